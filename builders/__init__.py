@@ -1,0 +1,1 @@
+"""Build stage: environment specs, Dockerfile templates, content-addressed images, the Docker edge."""

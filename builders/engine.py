@@ -1,0 +1,185 @@
+"""The Docker edge: the only module that talks to the Docker engine.
+
+Builders build images through it; validators and the RL environment run sandboxes through it.
+Everything else passes values (Dockerfiles, commands, files) in and gets values out.
+"""
+
+from __future__ import annotations
+
+import io
+import tarfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import cache
+
+import docker
+import docker.errors
+from docker.models.containers import Container
+
+from envmine.settings import Limits
+
+LOG_TAIL_CHARS = 20_000
+
+
+class EngineError(RuntimeError):
+    """The Docker engine could not be reached or refused a request."""
+
+
+@cache
+def client() -> docker.DockerClient:
+    """A client for the engine in DOCKER_HOST (or the default socket); API version negotiated."""
+    try:
+        c = docker.from_env(version="auto", timeout=300)
+        c.ping()
+    except docker.errors.DockerException as exc:
+        raise EngineError(f"no Docker engine answers: {exc}. Run `envmine setup`.") from exc
+    return c
+
+
+def image_exists(tag: str) -> bool:
+    try:
+        client().images.get(tag)
+    except docker.errors.ImageNotFound:
+        return False
+    return True
+
+
+def image_size(tag: str) -> int:
+    return int(client().images.get(tag).attrs["Size"])
+
+
+@dataclass
+class BuildOutcome:
+    ok: bool
+    log: str
+    duration_s: float
+    error: str = ""
+
+
+def build_image(
+    tag: str,
+    dockerfile: str,
+    context_files: dict[str, str | bytes] | None = None,
+    timeout_s: int = 1800,
+    on_line: Callable[[str], None] | None = None,
+) -> BuildOutcome:
+    """Build `dockerfile` with `context_files` as its context, streaming the log to `on_line`."""
+    context = _tar({"Dockerfile": dockerfile, **(context_files or {})})
+    start, lines, error = time.monotonic(), [], ""
+    try:
+        stream = client().api.build(
+            fileobj=context, custom_context=True, tag=tag, rm=True, forcerm=True,
+            decode=True, timeout=timeout_s, network_mode="host",
+        )
+        for chunk in stream:
+            text = chunk.get("stream") or chunk.get("status") or ""
+            if "error" in chunk:
+                error = str(chunk["error"]).strip()
+                text = error
+            if text:
+                lines.append(text)
+                if on_line:
+                    on_line(text.rstrip())
+            if time.monotonic() - start > timeout_s:
+                error = f"build exceeded {timeout_s}s"
+                break
+    except docker.errors.APIError as exc:
+        error = str(exc)
+    except Exception as exc:  # a dropped stream or a read timeout ends the build too
+        error = f"{type(exc).__name__}: {exc}"
+    log = "".join(lines)[-LOG_TAIL_CHARS:]
+    return BuildOutcome(ok=not error, log=log, duration_s=time.monotonic() - start, error=error)
+
+
+def import_rootfs(tag: str, tar_stream: Iterator[bytes] | bytes) -> None:
+    """`docker import`: make an image from a root filesystem tarball (used for base images)."""
+    data = tar_stream if isinstance(tar_stream, bytes) else b"".join(tar_stream)
+    client().api.import_image_from_data(data, repository=tag.split(":")[0], tag=tag.split(":")[1])
+
+
+@dataclass
+class ExecResult:
+    exit_code: int | None
+    output: str
+    timed_out: bool
+    duration_s: float
+
+
+class Sandbox:
+    """A running container with no network, a non-root user and resource limits."""
+
+    def __init__(self, container: Container, user: str):
+        self.container = container
+        self.user = user
+
+    def exec(self, command: str, timeout_s: int = 600, user: str | None = None,
+             workdir: str = "/testbed", env: dict[str, str] | None = None) -> ExecResult:
+        """Run `command` under bash with a hard wall-clock limit (coreutils `timeout`)."""
+        wrapped = ["timeout", "--kill-after=5", str(timeout_s), "bash", "-lc", command]
+        start = time.monotonic()
+        code, out = self.container.exec_run(
+            wrapped, user=user or self.user, workdir=workdir, environment=env or {}, demux=False,
+        )
+        text = (out or b"").decode("utf-8", errors="replace")
+        timed_out = code in (124, 137)
+        return ExecResult(code, text[-LOG_TAIL_CHARS:], timed_out, time.monotonic() - start)
+
+    def write_file(self, path: str, content: str | bytes, mode: int = 0o644) -> None:
+        directory, name = path.rsplit("/", 1)
+        self.container.put_archive(directory or "/", _tar({name: content}, mode=mode))
+
+    def read_file(self, path: str) -> bytes | None:
+        try:
+            stream, _ = self.container.get_archive(path)
+        except docker.errors.NotFound:
+            return None
+        with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as tar:
+            member = tar.next()
+            if member is None or not member.isfile():
+                return None
+            extracted = tar.extractfile(member)
+            return extracted.read() if extracted else None
+
+
+@contextmanager
+def sandbox(image: str, limits: Limits, user: str = "envmine", network: bool = False) -> Iterator[Sandbox]:
+    """Start `image` idle under `limits`; the container is always removed afterwards."""
+    try:
+        container = client().containers.run(
+            image, command=["sleep", "infinity"], detach=True, user="root",
+            network_mode="bridge" if network else "none",
+            nano_cpus=int(limits.cpus * 1e9), mem_limit=limits.memory,
+            memswap_limit=limits.memory, pids_limit=limits.pids,
+            tmpfs={"/tmp": f"rw,exec,size={limits.disk}"},
+            labels={"envmine.sandbox": "1"}, init=True,
+        )
+    except docker.errors.DockerException as exc:
+        raise EngineError(f"could not start a sandbox from {image}: {exc}") from exc
+    try:
+        yield Sandbox(container, user)
+    finally:
+        try:
+            container.remove(force=True)
+        except docker.errors.DockerException:
+            pass
+
+
+def remove_image(tag: str) -> None:
+    try:
+        client().images.remove(tag, force=True)
+    except docker.errors.ImageNotFound:
+        pass
+
+
+def _tar(files: dict[str, str | bytes], mode: int = 0o644) -> io.BytesIO:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        for name, content in files.items():
+            data = content.encode() if isinstance(content, str) else content
+            info = tarfile.TarInfo(name)
+            info.size, info.mode, info.mtime = len(data), mode, 0
+            tar.addfile(info, io.BytesIO(data))
+    buf.seek(0)
+    return buf

@@ -1,0 +1,71 @@
+"""Reason codes: every item a stage drops carries one, so the funnel can be queried in SQL.
+
+Add a code here (with a comment when its meaning is not obvious) rather than inventing
+strings at the call site.
+"""
+
+from enum import StrEnum
+
+
+class Stage(StrEnum):
+    discover = "discover"
+    mine = "mine"
+    build = "build"
+    validate = "validate"
+    catalog = "catalog"
+    rl = "rl"
+
+
+class Reason(StrEnum):
+    # discover: repositories a source skips
+    fork = "fork"
+    archived = "archived"
+    too_large = "too_large"
+    license_not_allowed = "license_not_allowed"
+    inactive = "inactive"
+    language_unsupported = "language_unsupported"
+    clone_failed = "clone_failed"
+    registry_unreachable = "registry_unreachable"
+    no_sdist = "no_sdist"
+    """A registry release ships no source archive."""
+    source_error = "source_error"
+
+    # mine: commits and PRs that do not become candidates
+    no_test_change = "no_test_change"
+    no_code_change = "no_code_change"
+    merge_commit = "merge_commit"
+    root_commit = "root_commit"
+    patch_too_large = "patch_too_large"
+    binary_patch = "binary_patch"
+    not_merged = "not_merged"
+    no_linked_issue = "no_linked_issue"
+    duplicate = "duplicate"
+    empty_problem_statement = "empty_problem_statement"
+
+    # build
+    install_unsupported = "install_unsupported"
+    """No install method the language spec knows was detected."""
+    dependency_source_unreachable = "dependency_source_unreachable"
+    """The repository needs a package source that cannot be reached (Gradle, RubyGems, ...)."""
+    toolchain_unavailable = "toolchain_unavailable"
+    build_failed = "build_failed"
+    dependency_install_failed = "dependency_install_failed"
+    build_timeout = "build_timeout"
+    checkout_failed = "checkout_failed"
+
+    # validate
+    test_patch_failed_to_apply = "test_patch_failed_to_apply"
+    gold_patch_failed_to_apply = "gold_patch_failed_to_apply"
+    suite_did_not_run = "suite_did_not_run"
+    """No start/end markers or no result report: the tests never ran."""
+    timeout = "timeout"
+    no_fail_to_pass = "no_fail_to_pass"
+    gold_patch_breaks_tests = "gold_patch_breaks_tests"
+    """A test that passed before fails after the gold patch."""
+    flaky = "flaky"
+    """Repeated `after` runs disagree."""
+    exit_code_mismatch = "exit_code_mismatch"
+    """The report says all passed but the runner failed (or the reverse)."""
+    leak = "leak"
+    """The image contains the answer: future commits, refs or the gold patch."""
+    sandbox_error = "sandbox_error"

@@ -1,0 +1,245 @@
+"""The records that pass between stages; the catalog's tables are made of these.
+
+Every stage takes and returns these values. List fields are real lists (never JSON strings),
+times are timezone-aware UTC, and every record that the catalog stores has a content key
+(`key`) so that writes are idempotent.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime, timezone
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from envmine.reasons import Reason, Stage
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def content_key(*parts: str, length: int = 16) -> str:
+    """A short, stable hash of `parts` (used for ids, image tags and cache keys)."""
+    digest = hashlib.sha256("\x00".join(parts).encode()).hexdigest()
+    return digest[:length]
+
+
+class Record(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=False, use_enum_values=True)
+
+
+class SourceKind(StrEnum):
+    git = "git"
+    pypi = "pypi"
+    github = "github"
+    npm = "npm"
+    crates = "crates"
+    gomod = "gomod"
+
+
+class Repo(Record):
+    """A repository that a source has visited."""
+
+    repo: str
+    """`owner/name`, or `pypi/<package>` (`npm/<package>`, ...) for registry histories."""
+    source: SourceKind
+    url: str
+    """Where the repository can be cloned from: a local path, a file:// or https:// URL."""
+    language: str | None = None
+    """Primary language, by the language specs' detection."""
+    default_branch: str | None = None
+    stars: int | None = None
+    license: str | None = None
+    visited_at: datetime = Field(default_factory=utcnow)
+    cursor: str | None = None
+    """Where an incremental source resumes (last commit, last PR update time, last release)."""
+    meta: dict[str, str] = Field(default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        return self.repo
+
+
+class Candidate(Record):
+    """A commit or pull request whose change splits into a gold patch and a test patch."""
+
+    instance_id: str
+    """SWE-bench style id: `owner__name-<pr number or short sha>`."""
+    repo: str
+    source: SourceKind
+    repo_url: str
+    """Where builders clone the repository from (local path or URL)."""
+    base_commit: str
+    """The commit the task starts from (a PR's base, a commit's first parent)."""
+    head_commit: str
+    """The commit that contains the fix and its tests (never shipped in the image)."""
+    patch: str
+    """Gold patch: the change to non-test files, as a unified git diff."""
+    test_patch: str
+    """The change to test files, as a unified git diff."""
+    problem_statement: str
+    hints_text: str = ""
+    created_at: datetime
+    language: str = "python"
+    pr_number: int | None = None
+    issue_numbers: list[int] = Field(default_factory=list)
+    labels: list[str] = Field(default_factory=list)
+    patch_files: list[str] = Field(default_factory=list)
+    test_files: list[str] = Field(default_factory=list)
+    provenance: dict[str, str] = Field(default_factory=dict)
+    """Where the candidate came from (source settings, release versions, PR url, ...)."""
+
+    @property
+    def key(self) -> str:
+        return self.instance_id
+
+
+class LayerSpec(Record):
+    """One rendered Dockerfile layer; its tag is the content hash of everything it depends on."""
+
+    name: Literal["base", "toolchain", "repo", "task"]
+    dockerfile: str
+    tag: str
+    parent: str | None = None
+    context_files: dict[str, str] = Field(default_factory=dict)
+    """Extra files in the build context, by path, as text (scripts, patches)."""
+
+
+class EnvSpec(Record):
+    """How to build and test one candidate's environment."""
+
+    instance_id: str
+    repo: str
+    language: str
+    base_commit: str
+    layers: list[LayerSpec]
+    test_command: str
+    """Shell command that runs the test suite inside /testbed and writes machine-readable
+    results under /tmp/envmine-results."""
+    runner: str
+    """Name of the result parser (`pytest`, `go_test_json`, ...)."""
+    test_files: list[str] = Field(default_factory=list)
+    toolchain: dict[str, str] = Field(default_factory=dict)
+    """Detected toolchain facts (python version, install method, extras, ...)."""
+
+    @property
+    def image(self) -> str:
+        return self.layers[-1].tag
+
+    @property
+    def key(self) -> str:
+        return self.instance_id
+
+
+class BuildStatus(StrEnum):
+    built = "built"
+    reused = "reused"
+    failed = "failed"
+
+
+class Build(Record):
+    """The outcome of building one layer of an environment."""
+
+    instance_id: str
+    layer: str
+    image: str
+    status: BuildStatus
+    reason: Reason | None = None
+    duration_s: float = 0.0
+    size_bytes: int | None = None
+    log: str = ""
+    """The build log's tail (bounded)."""
+    resolved: list[str] = Field(default_factory=list)
+    """Resolved dependency versions, e.g. `pip freeze` lines."""
+    built_at: datetime = Field(default_factory=utcnow)
+
+    @property
+    def key(self) -> str:
+        return f"{self.instance_id}:{self.layer}:{self.image}"
+
+
+class TestStatus(StrEnum):
+    passed = "PASSED"
+    failed = "FAILED"
+    error = "ERROR"
+    skipped = "SKIPPED"
+
+
+class TestRun(Record):
+    """One run of a task's tests in a sandbox."""
+
+    instance_id: str
+    phase: str
+    """`before` (test patch only), `after` (test patch + gold patch), `after#2`, ..."""
+    image: str
+    exit_code: int | None
+    timed_out: bool = False
+    suite_ran: bool = False
+    """Evidence that the suite ran: start/end markers and a result report were seen."""
+    duration_s: float = 0.0
+    tests: dict[str, TestStatus] = Field(default_factory=dict)
+    log: str = ""
+    """Tail of the run's output (bounded)."""
+    ran_at: datetime = Field(default_factory=utcnow)
+
+    @property
+    def key(self) -> str:
+        return f"{self.instance_id}:{self.phase}"
+
+
+class TaskInstance(Record):
+    """A validated task: SWE-bench's field names plus what envmine adds."""
+
+    instance_id: str
+    repo: str
+    base_commit: str
+    patch: str
+    test_patch: str
+    problem_statement: str
+    hints_text: str = ""
+    created_at: datetime
+    version: str = ""
+    environment_setup_commit: str = ""
+    FAIL_TO_PASS: list[str]
+    PASS_TO_PASS: list[str]
+    language: str
+    image: str
+    eval_script: str
+    source: SourceKind
+    runner: str
+    test_command: str
+    stability: dict[str, float] = Field(default_factory=dict)
+    """Per-test pass rate over the repeated `after` runs (1.0 = always passed)."""
+    modified_functions: list[str] = Field(default_factory=list)
+    """Functions and classes the gold patch changes (`path::Class.method`)."""
+    provenance: dict[str, str] = Field(default_factory=dict)
+    validated_at: datetime = Field(default_factory=utcnow)
+
+    @property
+    def key(self) -> str:
+        return self.instance_id
+
+
+class Reject(Record):
+    """Something a stage dropped, and why: the funnel is queryable from these."""
+
+    stage: Stage
+    reason: Reason
+    subject: str
+    """What was dropped: an instance id, a commit, a repository."""
+    repo: str = ""
+    detail: str = ""
+    language: str = ""
+    rejected_at: datetime = Field(default_factory=utcnow)
+
+    @property
+    def key(self) -> str:
+        return f"{self.stage}:{self.subject}"
+
+
+def dump(record: BaseModel) -> dict[str, Any]:
+    """A record as a plain dict of Python values (enums as strings), for the catalog."""
+    return record.model_dump(mode="python")

@@ -1,0 +1,124 @@
+"""Settings: where the catalog lives, how sandboxes are limited, which CA bundle images trust.
+
+Resolution order: explicit argument > environment (`ENVMINE_*`) > TOML config > defaults.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+DEFAULT_HOME = Path("~/.envmine").expanduser()
+SYSTEM_CA_BUNDLES = (
+    "/etc/ssl/certs/ca-certificates.crt",  # Debian, Ubuntu
+    "/etc/pki/tls/certs/ca-bundle.crt",  # Fedora, RHEL
+    "/etc/ssl/cert.pem",  # Alpine, macOS
+)
+
+
+def home_dir(explicit: str | Path | None = None) -> Path:
+    """The envmine home: `--home`, else `ENVMINE_HOME`, else `~/.envmine`."""
+    raw = explicit or os.environ.get("ENVMINE_HOME") or DEFAULT_HOME
+    path = Path(raw).expanduser().resolve()
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def system_ca_bundle() -> Path | None:
+    """The host's system CA bundle, which holds a TLS-intercepting proxy's CA if there is one."""
+    for candidate in SYSTEM_CA_BUNDLES:
+        if Path(candidate).is_file():
+            return Path(candidate)
+    return None
+
+
+class Limits(BaseModel):
+    """Resource limits for one sandbox (a test run or an agent episode)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    cpus: float = 1.0
+    """CPU quota, in cores."""
+    memory: str = "2g"
+    """Memory limit, Docker syntax."""
+    pids: int = 512
+    """Process limit: stops fork bombs."""
+    timeout_s: int = 600
+    """Wall-clock limit for one test run."""
+    disk: str = "1g"
+    """Size of the writable tmpfs mounts (/tmp)."""
+
+
+class DockerSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    base_suite: str = "trixie"
+    """Debian suite of the locally built base image."""
+    base_image: str | None = None
+    """Use this registry image as the base instead of building one with debootstrap."""
+    debian_mirror: str = "http://deb.debian.org/debian"
+    ca_bundle: str | None = None
+    """Extra CA bundle installed into every image; default: the host's system bundle."""
+    build_timeout_s: int = 1800
+    concurrency: int = 2
+    """How many Docker builds or sandboxes the flow runs at once."""
+    sandbox_user: str = "envmine"
+    """Non-root user that tests and agents run as."""
+
+    def resolved_ca_bundle(self) -> Path | None:
+        if self.ca_bundle:
+            path = Path(self.ca_bundle).expanduser()
+            if not path.is_file():
+                raise FileNotFoundError(f"configured CA bundle not found: {path}")
+            return path
+        return system_ca_bundle()
+
+
+class ValidationSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    limits: Limits = Field(default_factory=Limits)
+    after_runs: int = 2
+    """How many times the `after` state runs; tests that disagree are flaky."""
+    max_patch_lines: int = 2000
+
+
+class Settings(BaseModel):
+    """Everything a run needs besides its sources."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    home: Path = Field(default_factory=home_dir)
+    docker: DockerSettings = Field(default_factory=DockerSettings)
+    validation: ValidationSettings = Field(default_factory=ValidationSettings)
+
+    @property
+    def catalog_dir(self) -> Path:
+        return self.home / "catalog"
+
+    @property
+    def cache_dir(self) -> Path:
+        """Clones, downloaded releases and build contexts shared by all runs."""
+        return self.home / "cache"
+
+    @classmethod
+    def load(cls, config: dict[str, Any] | None = None, home: str | Path | None = None) -> Settings:
+        """Settings from a parsed TOML config's `[settings]` table, with `home` resolved."""
+        data = dict((config or {}).get("settings", {}))
+        data["home"] = home_dir(home or data.get("home"))
+        return cls.model_validate(data)
+
+
+def read_config(path: str | Path) -> dict[str, Any]:
+    """Parse a TOML run config; a missing or malformed file is a clear error."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"config file not found: {path}")
+    try:
+        return tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise ValueError(f"{path}: not valid TOML: {exc}") from exc

@@ -1,0 +1,1 @@
+"""Thin Prefect flows and deployments that wire the stages."""

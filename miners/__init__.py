@@ -1,0 +1,1 @@
+"""Mine stage: sources that turn repositories into candidates, and the filters between."""

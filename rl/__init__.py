@@ -1,0 +1,1 @@
+"""RL stage: environment API, agent scaffold, perturbations, rollouts, reward, GRPO, evaluation."""

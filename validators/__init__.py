@@ -1,0 +1,1 @@
+"""Validate stage: sandboxed test runs, result parsers, grading, flakiness and leakage checks."""

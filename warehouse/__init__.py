@@ -1,0 +1,1 @@
+"""Catalog stage: the DuckLake/Parquet catalog, its schema, analyst views, exports and shards."""
