@@ -243,3 +243,28 @@ class Reject(Record):
 def dump(record: BaseModel) -> dict[str, Any]:
     """A record as a plain dict of Python values (enums as strings), for the catalog."""
     return record.model_dump(mode="python")
+
+
+class Evaluation(Record):
+    """One attempt of a policy on one curated task (the RL stage's evaluation output)."""
+
+    run_id: str
+    model: str
+    instance_id: str
+    attempt: int
+    reward: float
+    resolved: bool
+    language: str = ""
+    perturbation: str = ""
+    """Name and seed of the scaffold perturbation this episode ran under ("" = none)."""
+    turns: int = 0
+    tokens: int = 0
+    wall_s: float = 0.0
+    stop_reason: str = ""
+    """`submitted`, `max_turns`, `max_tokens`, `timeout`, `error`."""
+    catalog_version: int | None = None
+    evaluated_at: datetime = Field(default_factory=utcnow)
+
+    @property
+    def key(self) -> str:
+        return f"{self.run_id}:{self.instance_id}:{self.attempt}"
