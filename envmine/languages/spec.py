@@ -1,4 +1,10 @@
-"""The schema of a language spec and its lazy, validated registry."""
+"""The schema of a language spec and its lazy, validated registry.
+
+A spec says how to recognise a repository of the language, which toolchain image it needs,
+how its dependencies are installed, how its tests run and which parser reads their report,
+and which package sources it may need that cannot be reached. Per-repository exceptions live
+in `overrides.toml`, validated against `RepoOverride` when loaded.
+"""
 
 from __future__ import annotations
 
@@ -7,15 +13,99 @@ import tomllib
 from functools import cache
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from envmine.reasons import Reason
 
 SPEC_DIR = Path(__file__).parent
+OVERRIDES_FILE = SPEC_DIR / "overrides.toml"
 
 
-class LanguageSpec(BaseModel):
-    """What envmine knows about one language; see python.toml for a commented example."""
-
+class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+class FileRule(_Strict):
+    """A repository matches when a file matching `file` (a glob, relative to the root) exists
+    and, if `contains` is set, that regular expression is found in its text."""
+
+    file: str
+    contains: str | None = None
+
+    @field_validator("contains")
+    @classmethod
+    def _compiles(cls, pattern: str | None) -> str | None:
+        if pattern is not None:
+            re.compile(pattern, re.M)
+        return pattern
+
+
+class Framework(_Strict):
+    """One way the language's tests run. The first framework whose `detect` matches wins;
+    an empty `detect` always matches (put the default last)."""
+
+    name: str
+    runner: str
+    """Result parser name (see `envmine.validators.parsers.PARSERS`)."""
+    detect: list[FileRule] = Field(default_factory=list)
+    install: list[str] = Field(default_factory=list)
+    """Shell commands (Jinja) run in /testbed as the sandbox user in the repo layer, with network."""
+    test_command: str
+    """Shell command (Jinja: `results_dir`, `test_files`) that runs the suite in /testbed and
+    writes its machine-readable report(s) under `results_dir`."""
+    report_glob: str = "*"
+    """Which files under `results_dir` are the report(s) for `runner`."""
+    env: dict[str, str] = Field(default_factory=dict)
+    """Environment of the repo layer and of test runs."""
+
+
+class DependencyCheck(_Strict):
+    """Dependencies declared in a manifest that must all come from reachable sources.
+
+    Names are read from `file` with `regex` (group 1) or, for JSON manifests, from the keys of
+    the objects named in `json_keys`. A name found in `debian` is installed from that Debian
+    package; a name matching an `allowed` pattern needs nothing; any other name rejects the
+    repository with `reason`.
+    """
+
+    file: str
+    regex: str | None = None
+    json_keys: list[str] = Field(default_factory=list)
+    debian: dict[str, str] = Field(default_factory=dict)
+    allowed: list[str] = Field(default_factory=list)
+    """Regular expressions (full match) for names that need nothing installed."""
+    reason: Reason
+
+    @model_validator(mode="after")
+    def _one_reader(self) -> DependencyCheck:
+        if bool(self.regex) == bool(self.json_keys):
+            raise ValueError(f"dependency check on {self.file}: set exactly one of regex, json_keys")
+        for pattern in [*(self.allowed), *([self.regex] if self.regex else [])]:
+            re.compile(pattern, re.M)
+        return self
+
+
+class Unreachable(_Strict):
+    """A marker of a package source that cannot be reached: the repository is rejected with
+    `reason` when `rule` matches and none of the `unless` files exist."""
+
+    rule: FileRule
+    unless: list[str] = Field(default_factory=list)
+    reason: Reason
+    detail: str = ""
+
+
+class RegistryToolchain(_Strict):
+    """A toolchain newer than Debian's, installed from the language's own registry."""
+
+    name: str
+    version: str
+    commands: list[str]
+    """Shell commands (Jinja: `version`) run as root in the toolchain layer."""
+
+
+class LanguageSpec(_Strict):
+    """What envmine knows about one language; see python.toml for a commented example."""
 
     name: str
     extensions: list[str]
@@ -27,29 +117,93 @@ class LanguageSpec(BaseModel):
     test_patterns: list[str]
     """Regular expressions over posix paths; a match makes the file a test file."""
     toolchain_packages: list[str] = Field(default_factory=list)
+    toolchain_env: dict[str, str] = Field(default_factory=dict)
+    """ENV of the toolchain image (CA bundle pointers, registry URLs, offline switches)."""
+    toolchain_setup: list[str] = Field(default_factory=list)
+    """Shell commands run as root after the packages are installed (e.g. trust stores)."""
+    toolchain_version: str = ""
+    """Shell command printing the toolchain's version (recorded in EnvSpec.toolchain)."""
+    registry_toolchain: RegistryToolchain | None = None
+    repo_packages: list[str] = Field(default_factory=list)
+    """Debian packages every repository of the language gets in its repo layer."""
+    frameworks: list[Framework] = Field(default_factory=list)
+    """Ways the tests run, first match wins (Python's builder keeps its own logic for now)."""
+    dependency_checks: list[DependencyCheck] = Field(default_factory=list)
+    unreachable: list[Unreachable] = Field(default_factory=list)
+    test_function_patterns: list[str] = Field(default_factory=list)
+    """Regular expressions (multi-line) that find test functions in a test file's text."""
 
-    @field_validator("test_patterns")
+    @field_validator("test_patterns", "test_function_patterns")
     @classmethod
     def _patterns_compile(cls, patterns: list[str]) -> list[str]:
         for pattern in patterns:
-            re.compile(pattern)
+            re.compile(pattern, re.M)
         return patterns
 
     def is_test_file(self, path: str) -> bool:
         return any(re.search(p, path) for p in self.test_patterns)
 
 
+class RepoOverride(_Strict):
+    """Per-repository exceptions to its language spec (`[overrides."owner/name"]`)."""
+
+    language: str | None = None
+    framework: str | None = None
+    """Force this framework (by name) instead of detection."""
+    install: list[str] | None = None
+    """Replace the framework's install commands."""
+    test_command: str | None = None
+    runner: str | None = None
+    report_glob: str | None = None
+    packages: list[str] = Field(default_factory=list)
+    """Extra Debian packages for the repo layer."""
+    env: dict[str, str] = Field(default_factory=dict)
+
+
 def known_languages() -> list[str]:
-    return sorted(p.stem for p in SPEC_DIR.glob("*.toml"))
+    return sorted(p.stem for p in SPEC_DIR.glob("*.toml") if p != OVERRIDES_FILE)
+
+
+def _read_toml(path: Path) -> dict:
+    try:
+        return tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise ValueError(f"invalid TOML {path.name}: {exc}") from exc
 
 
 @cache
 def load_language(name: str) -> LanguageSpec:
     """Load and validate `<name>.toml`; an unknown name's error lists the valid ones."""
     path = SPEC_DIR / f"{name}.toml"
-    if not path.is_file():
+    if name not in known_languages():
         raise KeyError(f"unknown language {name!r}; known: {', '.join(known_languages())}")
     try:
-        return LanguageSpec.model_validate(tomllib.loads(path.read_text()))
-    except (tomllib.TOMLDecodeError, ValueError) as exc:
+        spec = LanguageSpec.model_validate(_read_toml(path))
+    except ValueError as exc:
         raise ValueError(f"invalid language spec {path.name}: {exc}") from exc
+    if spec.name != name:
+        raise ValueError(f"invalid language spec {path.name}: name is {spec.name!r}")
+    return spec
+
+
+def parse_overrides(text: str) -> dict[str, RepoOverride]:
+    """Validate overrides TOML text: `[overrides."owner/name"]` tables of `RepoOverride`."""
+    data = tomllib.loads(text)
+    unknown = set(data) - {"overrides"}
+    if unknown:
+        raise ValueError(f"overrides: unknown top-level keys {sorted(unknown)}")
+    result = {}
+    for repo, table in data.get("overrides", {}).items():
+        override = RepoOverride.model_validate(table)
+        if override.language is not None and override.language not in known_languages():
+            raise ValueError(f"overrides[{repo}]: unknown language {override.language!r}")
+        result[repo] = override
+    return result
+
+
+@cache
+def load_overrides() -> dict[str, RepoOverride]:
+    """The shipped per-repository overrides, validated when loaded."""
+    if not OVERRIDES_FILE.is_file():
+        return {}
+    return parse_overrides(OVERRIDES_FILE.read_text())

@@ -1,0 +1,31 @@
+# Two commands do all the set-up on a fresh machine (see README):
+#   make run    installs envmine, brings up Docker and the base images, runs the default job
+#   make test   the same set-up, then the test suite (Docker tests included)
+VENV ?= .venv
+BIN := $(VENV)/bin
+PYTEST_ARGS ?=
+
+.PHONY: install setup run test test-fast bench
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml setup.py
+	python3 -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test,rl]'
+	touch $@
+
+setup: install
+	$(BIN)/envmine setup
+
+run: setup
+	$(BIN)/envmine run
+
+test: setup
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+test-fast: install
+	$(BIN)/pytest -m "not docker and not slow" $(PYTEST_ARGS)
+
+bench: setup
+	$(BIN)/python bench/run_all.py

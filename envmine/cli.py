@@ -1,0 +1,188 @@
+"""The `envmine` command line: set up, run the pipeline, query the catalog, train, evaluate."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from importlib.resources import files
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+app = typer.Typer(help="Mine verified, reproducible RL environments from real repositories.",
+                  no_args_is_help=True, pretty_exceptions_show_locals=False)
+console = Console()
+
+HomeOpt = Annotated[Optional[Path], typer.Option("--home", help="envmine home (catalog, caches); default $ENVMINE_HOME or ~/.envmine")]
+
+
+def _home(home: Path | None) -> Path:
+    """Resolve the home and make Prefect keep its state there unless the user configured it."""
+    from envmine.settings import home_dir
+
+    path = home_dir(home)
+    os.environ["ENVMINE_HOME"] = str(path)
+    os.environ.setdefault("PREFECT_HOME", str(path / "prefect"))
+    os.environ.setdefault("PREFECT_LOCAL_STORAGE_PATH", str(path / "prefect" / "results"))
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    return path
+
+
+def _progress() -> Progress:
+    return Progress(SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(),
+                    MofNCompleteColumn(), TextColumn("{task.fields[note]}"), TimeElapsedColumn(),
+                    console=console, transient=False)
+
+
+@app.command()
+def setup(home: HomeOpt = None) -> None:
+    """Bring up what is missing: a Docker engine and the base images."""
+    from envmine.settings import Settings
+
+    settings = Settings.load(home=_home(home))
+    script = files("envmine.scripts").joinpath("ensure_docker.sh")
+    with console.status("Docker engine"):
+        done = subprocess.run(["bash", str(script)], text=True)
+    if done.returncode != 0:
+        raise typer.Exit(done.returncode)
+    from envmine.builders.base import ensure_base_image
+
+    with _progress() as bar:
+        task = bar.add_task("base image", total=None, note="")
+        tag = ensure_base_image(settings, on_line=lambda line: bar.update(task, note=line[-60:]))
+        bar.update(task, total=1, completed=1, note=tag)
+    console.print(f"[green]ready[/]: engine up, base image {tag}, home {settings.home}")
+
+
+@app.command()
+def run(
+    config: Annotated[Optional[Path], typer.Option("--config", help="TOML run config")] = None,
+    git: Annotated[Optional[list[str]], typer.Option("--git", help="local path or clonable URL")] = None,
+    pypi: Annotated[Optional[list[str]], typer.Option("--pypi", help="PyPI package name")] = None,
+    npm: Annotated[Optional[list[str]], typer.Option("--npm", help="npm package name")] = None,
+    crates: Annotated[Optional[list[str]], typer.Option("--crates", help="crates.io crate name")] = None,
+    gomod: Annotated[Optional[list[str]], typer.Option("--gomod", help="Go module path")] = None,
+    github: Annotated[Optional[list[str]], typer.Option("--github", help="OWNER/REPO")] = None,
+    max_candidates: Annotated[Optional[int], typer.Option("--max-candidates", help="per source")] = None,
+    force: Annotated[bool, typer.Option("--force", help="redo candidates already in the catalog")] = False,
+    home: HomeOpt = None,
+) -> None:
+    """Run the flow mine -> build -> validate -> catalog (default: the bundled default config)."""
+    from envmine.config import DEFAULT_CONFIG, RunConfig, SourceConfig
+
+    path = _home(home)
+    extra = [SourceConfig(kind="git", url=u) for u in git or []]
+    extra += [SourceConfig(kind="pypi", name=n) for n in pypi or []]
+    extra += [SourceConfig(kind="npm", name=n) for n in npm or []]
+    extra += [SourceConfig(kind="crates", name=n) for n in crates or []]
+    extra += [SourceConfig(kind="gomod", name=n) for n in gomod or []]
+    extra += [SourceConfig(kind="github", repo=r) for r in github or []]
+    base = RunConfig.from_file(config) if config else (RunConfig() if extra else RunConfig.from_file(DEFAULT_CONFIG))
+    cfg = base.with_sources(extra, max_candidates)
+    if not cfg.sources:
+        raise typer.BadParameter("no sources: give --config or --git/--pypi/...")
+    from envmine import progress
+    from envmine.flows.pipeline import run_pipeline
+
+    with _progress() as bar:
+        tasks: dict[str, int] = {}
+
+        def show(step: str, n: int, total: int | None, note: str) -> None:
+            if step not in tasks:
+                tasks[step] = bar.add_task(step, total=total, note="")
+            if total is not None:
+                bar.update(tasks[step], total=(bar.tasks[tasks[step]].total or 0) + total)
+            bar.update(tasks[step], advance=n, note=note[-50:])
+
+        with progress.listening(show):
+            counts = run_pipeline(cfg, home=str(path), force=force)
+    _print_counts(counts)
+
+
+def _print_counts(counts: dict[str, int]) -> None:
+    table = Table(title="funnel of this run")
+    table.add_column("step")
+    table.add_column("count", justify="right")
+    for step, n in counts.items():
+        table.add_row(step, str(n))
+    console.print(table)
+
+
+@app.command()
+def sql(
+    query: Annotated[str, typer.Argument(help="SQL over the catalog's tables and views")],
+    fmt: Annotated[str, typer.Option("--format", help="table | csv | json")] = "table",
+    home: HomeOpt = None,
+) -> None:
+    """Query the catalog (read-only; safe while a flow is writing)."""
+    from envmine.warehouse.catalog import run_sql
+    from envmine.settings import Settings
+
+    if fmt not in ("table", "csv", "json"):
+        raise typer.BadParameter("--format must be table, csv or json")
+    settings = Settings.load(home=_home(home))
+    try:
+        result = run_sql(settings.catalog_dir, query)
+    except Exception as exc:  # duckdb raises many error types; show the message, not a traceback
+        console.print(f"[red]query failed[/]: {exc}")
+        raise typer.Exit(1) from None
+    _print_result(result, fmt)
+
+
+def _print_result(result, fmt: str) -> None:
+    if fmt == "csv":
+        import pyarrow.csv as pacsv
+
+        buf = __import__("io").BytesIO()
+        pacsv.write_csv(result, buf)
+        sys.stdout.write(buf.getvalue().decode())
+    elif fmt == "json":
+        import json
+
+        sys.stdout.write(json.dumps(result.to_pylist(), default=str, indent=1) + "\n")
+    else:
+        table = Table(show_lines=False)
+        for name in result.column_names:
+            table.add_column(name, overflow="fold")
+        for row in result.to_pylist():
+            table.add_row(*(_cell(v) for v in row.values()))
+        console.print(table)
+        console.print(f"{result.num_rows} rows")
+
+
+def _cell(value) -> str:
+    text = "NULL" if value is None else str(value)
+    return text if len(text) <= 200 else text[:197] + "..."
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    app()
+
+
+@app.command()
+def serve(
+    cron: Annotated[str, typer.Option("--cron", help="cron schedule, e.g. '0 3 * * *'")] = "0 3 * * *",
+    config: Annotated[Optional[Path], typer.Option("--config", help="TOML run config")] = None,
+    name: Annotated[str, typer.Option("--name", help="deployment name")] = "scheduled",
+    home: HomeOpt = None,
+) -> None:
+    """Create a deployment of the flow with a cron schedule and serve it.
+
+    Schedules fire only against a real Prefect server: start one with `prefect server start`
+    and set PREFECT_API_URL (see the README's "Scheduled runs").
+    """
+    from envmine.config import DEFAULT_CONFIG, RunConfig
+    from envmine.flows.pipeline import pipeline
+
+    path = _home(home)
+    if not os.environ.get("PREFECT_API_URL"):
+        console.print("[yellow]PREFECT_API_URL is not set: schedules only fire against a running "
+                      "Prefect server (`prefect server start`).[/]")
+    cfg = RunConfig.from_file(config or DEFAULT_CONFIG)
+    pipeline.serve(name=name, cron=cron,
+                   parameters={"config": cfg.model_dump(mode="json"), "home": str(path)})

@@ -1,0 +1,191 @@
+"""The main flow: mine -> build -> validate -> catalog, over the sources of a run config.
+
+Thin wiring: each task calls one library function of a stage. The flow sets retries where an
+outside service can fail (registries, GitHub), a concurrency limit on Docker work, and caching
+keyed by content, so a rerun skips finished work. Catalog writes happen in the flow's own
+thread, one transaction per result, so a crash loses at most the item in flight.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from importlib import import_module
+from typing import Any
+
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_table_artifact
+from prefect.concurrency.sync import concurrency
+from prefect.futures import as_completed
+from prefect.task_runners import ThreadPoolTaskRunner
+
+from envmine import progress
+from envmine.config import RunConfig, SourceConfig
+from envmine.records import Build, Candidate, EnvSpec, Reject, TaskInstance, TestRun, content_key
+from envmine.reasons import Reason, Stage
+from envmine.settings import Settings
+
+DOCKER_LIMIT = "envmine-docker"
+
+# source kind -> "module:function" under envmine.miners; imported lazily.
+SOURCES = {
+    "git": "git_source:mine_git_source",
+    "pypi": "pypi_source:mine_pypi_source",
+    "npm": "npm_source:mine_npm_source",
+    "crates": "crates_source:mine_crates_source",
+    "gomod": "gomod_source:mine_gomod_source",
+    "github": "github.source:mine_github_source",
+}
+
+
+@dataclass
+class Outcome:
+    """What building and validating one candidate produced."""
+
+    instance_id: str
+    builds: list[Build] = field(default_factory=list)
+    runs: list[TestRun] = field(default_factory=list)
+    instance: TaskInstance | None = None
+    reject: Reject | None = None
+
+
+def _source_function(kind: str):
+    module, func = SOURCES[kind].split(":")
+    return getattr(import_module(f"envmine.miners.{module}"), func)
+
+
+def _candidate_cache_key(_context: Any, parameters: dict[str, Any]) -> str:
+    """Content key of a candidate and the settings that shape its environment."""
+    c: Candidate = parameters["candidate"]
+    s: Settings = parameters["settings"]
+    return "envmine-" + content_key(
+        c.instance_id, c.repo_url, c.base_commit, c.patch, c.test_patch,
+        s.docker.model_dump_json(), s.validation.model_dump_json(), length=32,
+    )
+
+
+@task(retries=3, retry_delay_seconds=[10, 60, 300], task_run_name="mine {source.label}")
+def mine_source(source: SourceConfig, settings: Settings, max_candidates: int | None,
+                cursor: str | None, github: dict[str, Any]):
+    """Mine one source (registries and GitHub can fail transiently: retried with backoff)."""
+    return _source_function(source.kind)(
+        source, settings, max_candidates=max_candidates, cursor=cursor, github=github,
+    )
+
+
+@task(retries=1, retry_delay_seconds=30)
+def prepare_base(settings: Settings) -> str:
+    from envmine.builders.base import ensure_base_image
+
+    return ensure_base_image(settings)
+
+
+@task(cache_key_fn=_candidate_cache_key, cache_expiration=timedelta(days=30),
+      persist_result=True, task_run_name="build+validate {candidate.instance_id}")
+def build_and_validate(candidate: Candidate, settings: Settings) -> Outcome:
+    """Plan, build and validate one candidate, holding a Docker slot while it works."""
+    from envmine.builders import build_env, plan_env
+    from envmine.validators import validate
+
+    outcome = Outcome(candidate.instance_id)
+    planned = plan_env(candidate, settings)
+    if isinstance(planned, Reject):
+        outcome.reject = planned
+        return outcome
+    spec: EnvSpec = planned
+    with concurrency(DOCKER_LIMIT, occupy=1, strict=False):
+        outcome.builds, outcome.reject = build_env(spec, settings)
+        if outcome.reject is None:
+            result = validate(candidate, spec, settings)
+            outcome.runs, outcome.instance, outcome.reject = result.runs, result.instance, result.reject
+    return outcome
+
+
+def _processed(catalog) -> set[str]:
+    """Candidates already turned into an instance, or rejected by build or validation."""
+    table = catalog.sql(
+        "SELECT instance_id AS id FROM instances UNION "
+        "SELECT subject AS id FROM rejects WHERE stage IN ('build', 'validate')"
+    )
+    return set(table.column("id").to_pylist())
+
+
+def _ensure_docker_limit(limit: int) -> None:
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        client.upsert_global_concurrency_limit_by_name(DOCKER_LIMIT, limit)
+
+
+@flow(name="envmine", log_prints=True)
+def pipeline(config: dict[str, Any], home: str | None = None, force: bool = False) -> dict[str, int]:
+    """Mine every source in `config`, build and validate each new candidate, catalog it all."""
+    from envmine.warehouse.catalog import Catalog
+
+    logger = get_run_logger()
+    cfg = RunConfig.model_validate(config)
+    settings = Settings.load({"settings": cfg.settings}, home)
+    _ensure_docker_limit(settings.docker.concurrency)
+    prepare_base(settings)
+    counts = {"sources": 0, "candidates": 0, "mine_rejects": 0, "built": 0,
+              "validated": 0, "build_rejects": 0, "validate_rejects": 0, "skipped": 0}
+    with Catalog.open(settings.catalog_dir) as catalog:
+        processed = set() if force else _processed(catalog)
+        cursors = _cursors(catalog)
+        for source in cfg.sources:
+            limit = source.max_candidates or cfg.run.max_candidates
+            mined = mine_source(source, settings, limit, cursors.get(source.label), cfg.github)
+            counts["sources"] += 1
+            counts["candidates"] += len(mined.candidates)
+            counts["mine_rejects"] += len(mined.rejects)
+            catalog.upsert("candidates", mined.candidates)
+            catalog.upsert("rejects", mined.rejects)
+            todo = [c for c in mined.candidates if c.instance_id not in processed]
+            counts["skipped"] += len(mined.candidates) - len(todo)
+            logger.info("%s: %d candidates (%d new), %d rejected while mining",
+                        source.label, len(mined.candidates), len(todo), len(mined.rejects))
+            progress.advance("validate", 0, total=len(todo), note=source.label)
+            _process(todo, settings, catalog, counts)
+            # The cursor moves only after everything it covers is stored.
+            catalog.upsert("repos", [mined.repo])
+    _publish_funnel(counts)
+    return counts
+
+
+def _process(todo: list[Candidate], settings: Settings, catalog, counts: dict[str, int]) -> None:
+    futures = [build_and_validate.submit(c, settings) for c in todo]
+    for future in as_completed(futures):
+        outcome: Outcome = future.result()
+        catalog.upsert("builds", outcome.builds)
+        catalog.upsert("validations", outcome.runs)
+        if outcome.builds and all(b.status != "failed" for b in outcome.builds):
+            counts["built"] += 1
+        if outcome.instance is not None:
+            catalog.upsert("instances", [outcome.instance])
+            counts["validated"] += 1
+        if outcome.reject is not None:
+            catalog.upsert("rejects", [outcome.reject])
+            counts[f"{outcome.reject.stage}_rejects"] = counts.get(f"{outcome.reject.stage}_rejects", 0) + 1
+        progress.advance("validate", 1, note=outcome.instance_id)
+
+
+def _cursors(catalog) -> dict[str, str]:
+    table = catalog.sql("SELECT source || ':' || repo AS label, cursor FROM repos WHERE cursor IS NOT NULL")
+    return dict(zip(table.column("label").to_pylist(), table.column("cursor").to_pylist()))
+
+
+def _publish_funnel(counts: dict[str, int]) -> None:
+    rows = [{"step": step, "count": n} for step, n in counts.items()]
+    create_table_artifact(key="envmine-funnel", table=rows, description="This run's funnel")
+
+
+def run_pipeline(config: RunConfig, home: str | None = None, force: bool = False) -> dict[str, int]:
+    """Run the flow with a thread pool sized by the Docker concurrency setting."""
+    settings = Settings.load({"settings": config.settings}, home)
+    runner = ThreadPoolTaskRunner(max_workers=max(1, settings.docker.concurrency))
+    return pipeline.with_options(task_runner=runner)(
+        config=config.model_dump(mode="json"), home=str(settings.home), force=force,
+    )
+
+
+__all__ = ["Outcome", "pipeline", "run_pipeline", "Reason", "Stage"]
