@@ -1,0 +1,81 @@
+"""Helpers shared by the runner parsers: colour stripping, path and id normalisation, merging.
+
+Every parser builds its result through `merge`, so a test id reported twice in one report
+(two crates with the same module path, a retried test, a duplicated title) keeps its worst
+status and the result does not depend on report order.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from envmine.records import TestStatus
+
+ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07]*\x07")
+
+# Where the validators mount the repository; ids are made relative to it.
+WORKDIRS = ("/testbed/",)
+
+# Worse statuses win when one id is reported more than once.
+SEVERITY = {
+    TestStatus.skipped: 0,
+    TestStatus.passed: 1,
+    TestStatus.failed: 2,
+    TestStatus.error: 3,
+}
+
+JS_SEP = " > "
+"""Separator between a JS test's file, its describe blocks and its title (jest, vitest,
+mocha and node's runner all use it)."""
+
+
+def strip_ansi(text: str) -> str:
+    """`text` without terminal colour and hyperlink escapes."""
+    return ANSI.sub("", text)
+
+
+def relative(path: str) -> str:
+    """`path` relative to the repository root when it lies under a known workdir."""
+    for root in WORKDIRS:
+        if path.startswith(root):
+            return path[len(root):]
+    return path.removeprefix("./")
+
+
+def merge(results: dict[str, TestStatus], test_id: str, status: TestStatus) -> None:
+    """Record `status` for `test_id`, keeping the worse status when it is already there."""
+    old = results.get(test_id)
+    if old is None or SEVERITY[status] > SEVERITY[TestStatus(old)]:
+        results[test_id] = status
+
+
+def js_id(file: str | None, path: list[str], title: str) -> str:
+    """`file > describe > ... > title`, the one id convention for every JS runner."""
+    parts = ([relative(file)] if file else []) + [p for p in path if p] + [title]
+    return JS_SEP.join(parts)
+
+
+def json_lines(text: str):
+    """The JSON objects in a line-oriented stream; other lines (build output) are skipped."""
+    for line in text.splitlines():
+        line = line.strip()
+        if not line.startswith("{"):
+            continue
+        try:
+            obj = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(obj, dict):
+            yield obj
+
+
+def load_json(text: str) -> dict:
+    """The JSON object in `text`, skipping anything printed before it; ValueError if none."""
+    start = text.find("{")
+    if start < 0:
+        raise ValueError("no JSON object in the report")
+    report = json.loads(text[start:])
+    if not isinstance(report, dict):
+        raise ValueError("the report is not a JSON object")
+    return report
