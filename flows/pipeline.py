@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import timedelta
-from importlib import import_module
 from typing import Any
 
 from prefect import flow, get_run_logger, task
@@ -20,6 +19,7 @@ from prefect.futures import as_completed
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from envmine import progress
+from envmine.flows import sources
 from envmine.config import RunConfig, SourceConfig
 from envmine.records import Build, Candidate, EnvSpec, Reject, TaskInstance, TestRun, content_key
 from envmine.reasons import Reason, Stage
@@ -27,15 +27,6 @@ from envmine.settings import Settings
 
 DOCKER_LIMIT = "envmine-docker"
 
-# source kind -> "module:function" under envmine.miners; imported lazily.
-SOURCES = {
-    "git": "git_source:mine_git_source",
-    "pypi": "pypi_source:mine_pypi_source",
-    "npm": "npm_source:mine_npm_source",
-    "crates": "crates_source:mine_crates_source",
-    "gomod": "gomod_source:mine_gomod_source",
-    "github": "github.source:mine_github_source",
-}
 
 
 @dataclass
@@ -47,11 +38,6 @@ class Outcome:
     runs: list[TestRun] = field(default_factory=list)
     instance: TaskInstance | None = None
     reject: Reject | None = None
-
-
-def _source_function(kind: str):
-    module, func = SOURCES[kind].split(":")
-    return getattr(import_module(f"envmine.miners.{module}"), func)
 
 
 def _candidate_cache_key(_context: Any, parameters: dict[str, Any]) -> str:
@@ -68,9 +54,7 @@ def _candidate_cache_key(_context: Any, parameters: dict[str, Any]) -> str:
 def mine_source(source: SourceConfig, settings: Settings, max_candidates: int | None,
                 cursor: str | None, github: dict[str, Any]):
     """Mine one source (registries and GitHub can fail transiently: retried with backoff)."""
-    return _source_function(source.kind)(
-        source, settings, max_candidates=max_candidates, cursor=cursor, github=github,
-    )
+    return sources.mine(source, settings, max_candidates, cursor=cursor, github=github)
 
 
 @task(retries=1, retry_delay_seconds=30)
@@ -134,7 +118,8 @@ def pipeline(config: dict[str, Any], home: str | None = None, force: bool = Fals
         cursors = _cursors(catalog)
         for source in cfg.sources:
             limit = source.max_candidates or cfg.run.max_candidates
-            mined = mine_source(source, settings, limit, cursors.get(source.label), cfg.github)
+            cursor = cursors.get(source.repo) if source.kind == "github" else None
+            mined = mine_source(source, settings, limit, cursor, cfg.github)
             counts["sources"] += 1
             counts["candidates"] += len(mined.candidates)
             counts["mine_rejects"] += len(mined.rejects)
@@ -170,8 +155,9 @@ def _process(todo: list[Candidate], settings: Settings, catalog, counts: dict[st
 
 
 def _cursors(catalog) -> dict[str, str]:
-    table = catalog.sql("SELECT source || ':' || repo AS label, cursor FROM repos WHERE cursor IS NOT NULL")
-    return dict(zip(table.column("label").to_pylist(), table.column("cursor").to_pylist()))
+    """Stored per-repository cursors of incremental sources (GitHub), by `owner/name`."""
+    table = catalog.sql("SELECT repo, cursor FROM repos WHERE cursor IS NOT NULL")
+    return dict(zip(table.column("repo").to_pylist(), table.column("cursor").to_pylist()))
 
 
 def _publish_funnel(counts: dict[str, int]) -> None:

@@ -1,0 +1,54 @@
+"""A writer process for the concurrency and crash tests (run as a script, not collected).
+
+    python lake_writer.py CATALOG_DIR loop PREFIX BATCHES BATCH_SIZE
+        upsert BATCHES batches of BATCH_SIZE new candidates, one transaction each
+    python lake_writer.py CATALOG_DIR crash-at-commit PREFIX BATCH_SIZE
+        upsert one batch, but end the process (os._exit) when the transaction is about to
+        commit: the delete and the insert have run, nothing is committed
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from envmine.warehouse.catalog import Catalog  # noqa: E402
+from lake_records import candidate  # noqa: E402
+
+CRASH_EXIT = 17
+
+
+class CrashAtCommit:
+    """Wraps the DuckDB connection (the process edge, not project code): dies on COMMIT."""
+
+    def __init__(self, con):
+        self._con = con
+
+    def execute(self, query, *args):
+        if query.strip().upper() == "COMMIT":
+            os._exit(CRASH_EXIT)
+        return self._con.execute(query, *args)
+
+    def __getattr__(self, name):
+        return getattr(self._con, name)
+
+
+def main(catalog_dir: str, mode: str, prefix: str, *sizes: str) -> None:
+    with Catalog.open(catalog_dir) as catalog:
+        if mode == "loop":
+            batches, size = int(sizes[0]), int(sizes[1])
+            for b in range(batches):
+                catalog.upsert("candidates", [candidate(f"{prefix}{b}x{i}") for i in range(size)])
+                print(f"committed {b}", flush=True)
+        elif mode == "crash-at-commit":
+            catalog._con = CrashAtCommit(catalog._con)
+            catalog.upsert("candidates", [candidate(f"{prefix}{i}", hints_text="crash") for i in range(int(sizes[0]))])
+        else:
+            raise SystemExit(f"unknown mode {mode!r}")
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:])

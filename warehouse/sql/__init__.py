@@ -1,0 +1,1 @@
+"""Analyst views of the catalog, one SQL file per view."""

@@ -1,0 +1,33 @@
+"""Analyst views: fixed SQL files in `warehouse/sql/`, created as temporary views on each
+catalog connection, so `SELECT * FROM funnel` works in any session (read-only ones too)
+without writing a snapshot.
+
+| view | one row per | what |
+| --- | --- | --- |
+| `funnel` | source, repo, language | candidates -> built -> validated -> instances, rejects per stage and per `stage:reason` |
+| `language_funnel` | language | the funnel summed per language, with the yield |
+| `reject_reasons` | stage, reason, language | reject counts, repositories affected, an example |
+| `flaky_tests` | instance, test | tests whose pass rate over repeated `after` runs is below 1 |
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+
+import duckdb
+
+# In creation order: a view comes after the views it reads.
+VIEWS = ("funnel", "language_funnel", "reject_reasons", "flaky_tests")
+
+
+def view_sql(name: str) -> str:
+    """The SQL text of view `name`; an unknown name's error lists the valid ones."""
+    if name not in VIEWS:
+        raise KeyError(f"unknown view {name!r}; valid views: {', '.join(VIEWS)}")
+    return resources.files("envmine.warehouse.sql").joinpath(f"{name}.sql").read_text()
+
+
+def create_views(con: duckdb.DuckDBPyConnection) -> None:
+    """Create (or replace) every analyst view as a temporary view on `con`."""
+    for name in VIEWS:
+        con.execute(f'CREATE OR REPLACE TEMP VIEW "{name}" AS {view_sql(name)}')
