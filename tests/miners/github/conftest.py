@@ -1,0 +1,32 @@
+"""Fixtures for the `github` source tests: a fake GitHub on a local port and its settings."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from fake_github import FakeGitHub  # noqa: E402
+
+from envmine.miners.github.settings import GithubSettings  # noqa: E402
+
+TOKEN = "ghp_SECRETsecretSECRETsecret0123456789"
+TOKEN2 = "ghp_OTHERotherOTHERother01234567890000"
+
+
+@pytest.fixture
+def fake() -> FakeGitHub:
+    server = FakeGitHub(tokens={TOKEN: 5000, TOKEN2: 5000})
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def gh(fake: FakeGitHub) -> GithubSettings:
+    return GithubSettings(base_url=fake.base_url, tokens=[TOKEN], max_wait_s=2.0, retries=2,
+                          active_within_days=0, pr_batch=25, per_page=100,
+                          seconds_between_requests=0)
