@@ -1,1 +1,10 @@
-"""Build stage: environment specs, Dockerfile templates, content-addressed images, the Docker edge."""
+"""Build stage: environment specs, Dockerfile templates, content-addressed images, the Docker edge.
+
+Public entry points (import them from their modules; nothing runs at import time):
+
+- `plan.plan_env(candidate, settings) -> EnvSpec | Reject` (Python; `lang_env` for the others)
+- `build.build_env(spec, settings, on_line=None) -> (list[Build], Reject | None)`
+- `base.ensure_base_image(settings, on_line=None) -> str` (the OS image under the base layer)
+- `build.layer_added_bytes(spec, layer="task") -> int` (what one layer adds over its parent)
+- `engine`: the only module that talks to Docker.
+"""

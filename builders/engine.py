@@ -183,3 +183,27 @@ def _tar(files: dict[str, str | bytes], mode: int = 0o644) -> io.BytesIO:
             tar.addfile(info, io.BytesIO(data))
     buf.seek(0)
     return buf
+
+
+def read_image_file(image: str, path: str) -> bytes | None:
+    """A file's bytes from `image` without starting it (a created, never-run container)."""
+    try:
+        container = client().containers.create(image, command=["true"], labels={"envmine.peek": "1"})
+    except docker.errors.DockerException as exc:
+        raise EngineError(f"could not open {image}: {exc}") from exc
+    try:
+        stream, _ = container.get_archive(path)
+        with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as tar:
+            member = tar.next()
+            extracted = tar.extractfile(member) if member is not None and member.isfile() else None
+            return extracted.read() if extracted else None
+    except docker.errors.NotFound:
+        return None
+    finally:
+        container.remove(force=True)
+
+
+def tag_image(source: str, target: str) -> None:
+    """Give the image `source` the extra tag `target` (`docker tag`)."""
+    repository, _, tag = target.rpartition(":")
+    client().images.get(source).tag(repository, tag)

@@ -52,9 +52,19 @@ def _candidate_cache_key(_context: Any, parameters: dict[str, Any]) -> str:
 
 @task(retries=3, retry_delay_seconds=[10, 60, 300], task_run_name="mine {source.label}")
 def mine_source(source: SourceConfig, settings: Settings, max_candidates: int | None,
-                cursor: str | None, github: dict[str, Any]):
+                cursor: str | None, github: dict[str, Any], on_batch=None):
     """Mine one source (registries and GitHub can fail transiently: retried with backoff)."""
-    return sources.mine(source, settings, max_candidates, cursor=cursor, github=github)
+    return sources.mine(source, settings, max_candidates, cursor=cursor, github=github,
+                        on_batch=on_batch)
+
+
+@task(retries=3, retry_delay_seconds=[10, 60, 300])
+def discover_github(settings: Settings, github: dict[str, Any]):
+    """Repositories named or searched for by the `[github]` section, and those it skipped."""
+    from envmine.miners.github import GithubSettings
+    from envmine.miners.github.source import discover_github as discover
+
+    return discover(settings, GithubSettings.model_validate(github))
 
 
 @task(retries=1, retry_delay_seconds=30)
@@ -68,8 +78,9 @@ def prepare_base(settings: Settings) -> str:
       persist_result=True, task_run_name="build+validate {candidate.instance_id}")
 def build_and_validate(candidate: Candidate, settings: Settings) -> Outcome:
     """Plan, build and validate one candidate, holding a Docker slot while it works."""
-    from envmine.builders import build_env, plan_env
-    from envmine.validators import validate
+    from envmine.builders.build import build_env
+    from envmine.builders.plan import plan_env
+    from envmine.validators.run import validate
 
     outcome = Outcome(candidate.instance_id)
     planned = plan_env(candidate, settings)
@@ -116,10 +127,11 @@ def pipeline(config: dict[str, Any], home: str | None = None, force: bool = Fals
     with Catalog.open(settings.catalog_dir) as catalog:
         processed = set() if force else _processed(catalog)
         cursors = _cursors(catalog)
-        for source in cfg.sources:
+        for source in _all_sources(cfg, settings, catalog):
             limit = source.max_candidates or cfg.run.max_candidates
             cursor = cursors.get(source.repo) if source.kind == "github" else None
-            mined = mine_source(source, settings, limit, cursor, cfg.github)
+            mined = mine_source(source, settings, limit, cursor, cfg.github,
+                                on_batch=_batch_writer(catalog) if source.kind == "github" else None)
             counts["sources"] += 1
             counts["candidates"] += len(mined.candidates)
             counts["mine_rejects"] += len(mined.rejects)
@@ -152,6 +164,26 @@ def _process(todo: list[Candidate], settings: Settings, catalog, counts: dict[st
             catalog.upsert("rejects", [outcome.reject])
             counts[f"{outcome.reject.stage}_rejects"] = counts.get(f"{outcome.reject.stage}_rejects", 0) + 1
         progress.advance("validate", 1, note=outcome.instance_id)
+
+
+def _all_sources(cfg: RunConfig, settings: Settings, catalog) -> list[SourceConfig]:
+    """The config's sources, plus the repositories its `[github]` section discovers."""
+    found = list(cfg.sources)
+    if cfg.github.get("query") or cfg.github.get("repos"):
+        repos, skipped = discover_github(settings, cfg.github)
+        catalog.upsert("rejects", skipped)
+        known = {s.repo for s in found if s.kind == "github"}
+        found += [SourceConfig(kind="github", repo=r.repo) for r in repos if r.repo not in known]
+    return found
+
+
+def _batch_writer(catalog):
+    """Store each finished batch of a resumable source, its cursor last (crash-safe resume)."""
+    def write(repo, batch) -> None:
+        catalog.upsert("candidates", batch.candidates)
+        catalog.upsert("rejects", batch.rejects)
+        catalog.upsert("repos", [repo])
+    return write
 
 
 def _cursors(catalog) -> dict[str, str]:

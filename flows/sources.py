@@ -14,7 +14,8 @@ from envmine.settings import Settings
 
 
 def mine(source: SourceConfig, settings: Settings, max_candidates: int | None,
-         cursor: str | None = None, github: dict[str, Any] | None = None) -> MineResult:
+         cursor: str | None = None, github: dict[str, Any] | None = None,
+         on_batch=None) -> MineResult:
     """Mine `source`; registry and git sources resume from `cursor` where they support it."""
     if source.kind == "git":
         from envmine.miners.git_source import mine_git
@@ -23,7 +24,8 @@ def mine(source: SourceConfig, settings: Settings, max_candidates: int | None,
     if source.kind == "github":
         from envmine.miners.github.source import mine_github_from_config
 
-        return mine_github_from_config(source.repo, settings, github or {}, cursor, max_candidates)
+        return mine_github_from_config(source.repo, settings, github or {}, cursor, max_candidates,
+                                       on_batch=on_batch)
     from envmine.miners.registry import mine_package
 
     return mine_package(source.kind, source.name, settings, max_releases=source.max_releases,

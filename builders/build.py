@@ -1,0 +1,114 @@
+"""build_env: build each missing layer of an EnvSpec (reuse the rest) into Build records."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from envmine.builders import checkout, engine
+from envmine.builders.base import SANDBOX_UID, BaseImageError, ensure_base_image
+from envmine.miners.clone import CloneError, ensure_clone
+from envmine.reasons import Reason, Stage
+from envmine.records import Build, BuildStatus, EnvSpec, LayerSpec, Reject
+from envmine.settings import Settings
+
+FREEZE_PATHS = {"repo": "/opt/envmine/freeze.txt", "task": "/opt/envmine/freeze-task.txt"}
+"""Where each layer records `pip freeze` (the task layer's only when it installs the project)."""
+_UNREACHABLE = re.compile(
+    r"Could not fetch URL|Failed to establish a new connection|Temporary failure in name resolution"
+    r"|Name or service not known|Network is unreachable|CERTIFICATE_VERIFY_FAILED|SSLError"
+    r"|Max retries exceeded|Could not resolve host|unable to access 'https?://"
+)
+_WRONG_PYTHON = re.compile(r"requires a different Python|Requires-Python")
+_PIP = re.compile(
+    r"pip install|ERROR: |No matching distribution|ResolutionImpossible|subprocess-exited-with-error"
+)
+
+
+def build_env(spec: EnvSpec, settings: Settings,
+              on_line: Callable[[str], None] | None = None) -> tuple[list[Build], Reject | None]:
+    """Build (or reuse) every layer of `spec` in order; stop at the first failure with a Reject."""
+    try:
+        ensure_base_image(settings, on_line)
+    except (BaseImageError, engine.EngineError) as exc:
+        return [], _reject(spec, Reason.build_failed, str(exc))
+    builds: list[Build] = []
+    for layer in spec.layers:
+        build = build_layer(spec, layer, settings, on_line)
+        builds.append(build)
+        if build.status == BuildStatus.failed:
+            return builds, _reject(spec, Reason(build.reason), build.log[-2000:])
+    return builds, None
+
+
+def build_layer(spec: EnvSpec, layer: LayerSpec, settings: Settings,
+                on_line: Callable[[str], None] | None = None) -> Build:
+    """One layer: `reused` when its tag exists, else built from its Dockerfile and context."""
+    record = Build(instance_id=spec.instance_id, layer=layer.name, image=layer.tag, status=BuildStatus.reused)
+    if not engine.image_exists(layer.tag):
+        try:
+            context = {**layer.context_files, **_extra_context(spec, layer, settings)}
+        except (checkout.CheckoutError, CloneError, KeyError, ValueError) as exc:
+            record.status, record.reason, record.log = BuildStatus.failed, Reason.checkout_failed, str(exc)
+            return record
+        outcome = engine.build_image(layer.tag, layer.dockerfile, context,
+                                     timeout_s=settings.docker.build_timeout_s, on_line=on_line)
+        record.duration_s, record.log = outcome.duration_s, outcome.log
+        if not outcome.ok:
+            record.status = BuildStatus.failed
+            record.reason = failure_reason(layer.name, outcome.error, outcome.log)
+            record.log = (outcome.log + "\n" + outcome.error)[-engine.LOG_TAIL_CHARS:]
+            return record
+        record.status = BuildStatus.built
+    record.size_bytes = engine.image_size(layer.tag)
+    if layer.name in FREEZE_PATHS:
+        record.resolved = resolved_dependencies(layer.tag, FREEZE_PATHS[layer.name])
+    return record
+
+
+def failure_reason(layer: str, error: str, log: str) -> Reason:
+    """The reason code for a failed build of `layer`, from the engine's error and log tail."""
+    text = f"{log}\n{error}"
+    if "exceeded" in error and "build" in error:
+        return Reason.build_timeout
+    if layer in ("repo", "task"):
+        if _WRONG_PYTHON.search(text):
+            return Reason.toolchain_unavailable
+        if _UNREACHABLE.search(text):
+            return Reason.dependency_source_unreachable
+        if _PIP.search(text):
+            return Reason.dependency_install_failed
+        if layer == "task":
+            return Reason.checkout_failed
+    return Reason.build_failed
+
+
+def resolved_dependencies(tag: str, path: str = FREEZE_PATHS["repo"]) -> list[str]:
+    """`pip freeze` lines recorded in an image (empty when the file is absent)."""
+    data = engine.read_image_file(tag, path)
+    return [line for line in (data or b"").decode().splitlines() if line.strip()]
+
+
+def task_image(spec: EnvSpec) -> str:
+    """The tag of the image that validators and agents run (the task layer)."""
+    return spec.image
+
+
+def layer_added_bytes(spec: EnvSpec, layer: str = "task") -> int:
+    """Bytes that `layer` adds over its parent (image size difference); both must exist."""
+    target = next(item for item in spec.layers if item.name == layer)
+    return engine.image_size(target.tag) - engine.image_size(target.parent or "")
+
+
+def _extra_context(spec: EnvSpec, layer: LayerSpec, settings: Settings) -> dict[str, bytes]:
+    """Binary context that the tag does not hash directly: /testbed (named by repo + commit)."""
+    if layer.name != "task":
+        return {}
+    mirror = ensure_clone(spec.toolchain["repo_url"], settings.cache_dir)
+    tar = checkout.testbed_tar(mirror, spec.base_commit, SANDBOX_UID, settings.cache_dir / "testbeds")
+    return {"testbed.tar": tar}
+
+
+def _reject(spec: EnvSpec, reason: Reason, detail: str) -> Reject:
+    return Reject(stage=Stage.build, reason=reason, subject=spec.instance_id, repo=spec.repo,
+                  detail=detail, language=spec.language)

@@ -1,0 +1,113 @@
+"""plan_env: from a Candidate to an EnvSpec (four content-addressed layers) or a Reject.
+
+Layers: base (CA bundle, user, git) -> toolchain (Debian python3 + venv) -> repo (the
+dependencies, keyed by the dependency list so tasks with unchanged dependencies share it)
+-> task (/testbed at the base commit, small).
+"""
+
+from __future__ import annotations
+
+from envmine.builders import checkout
+from envmine.builders.base import CA_BUNDLE_PATH, base_layer, read_ca_bundle
+from envmine.builders.python_env import PythonEnv, detect_python, referenced_files, wanted_files
+from envmine.builders.render import make_layer, render
+from envmine.languages import LanguageSpec, load_language
+from envmine.miners.clone import CloneError, ensure_clone
+from envmine.reasons import Reason, Stage
+from envmine.records import Candidate, EnvSpec, LayerSpec, Reject
+from envmine.settings import Settings
+
+VENV = "/opt/venv"
+RESULTS_DIR = "/tmp/envmine-results"
+
+
+def plan_env(candidate: Candidate, settings: Settings) -> EnvSpec | Reject:
+    """The environment spec for `candidate`, or a Reject with the build stage's reason code."""
+    if candidate.language != "python":
+        return _reject(candidate, Reason.language_unsupported, f"no builder for {candidate.language}")
+    try:
+        mirror = ensure_clone(candidate.repo_url, settings.cache_dir)
+    except (CloneError, ValueError) as exc:
+        return _reject(candidate, Reason.clone_failed, str(exc))
+    if not checkout.has_commit(mirror, candidate.base_commit):
+        return _reject(candidate, Reason.checkout_failed, f"commit {candidate.base_commit} not in the clone")
+    files = checkout.read_files(mirror, candidate.base_commit,
+                                wanted_files(checkout.list_paths(mirror, candidate.base_commit)))
+    files |= checkout.read_files(mirror, candidate.base_commit, referenced_files(files))
+    env = detect_python(files, settings.docker.base_suite)
+    problem = _unbuildable(env)
+    if problem:
+        return _reject(candidate, *problem)
+    spec = python_spec(candidate, settings, env, read_ca_bundle(settings))
+    spec.toolchain["repo_url"] = candidate.repo_url
+    return spec
+
+
+def python_spec(candidate: Candidate, settings: Settings, env: PythonEnv, ca_bundle: str) -> EnvSpec:
+    """The EnvSpec for a detected Python environment (pure: no git, no Docker)."""
+    language = load_language("python")
+    layers = python_layers(candidate.repo, candidate.base_commit, settings, env, ca_bundle, language)
+    test_files = pytest_files(candidate.test_files, language)
+    facts = env.facts() | {"environment_setup_commit": candidate.base_commit}
+    return EnvSpec(
+        instance_id=candidate.instance_id, repo=candidate.repo, language="python",
+        base_commit=candidate.base_commit, layers=layers, runner="pytest",
+        test_command=pytest_command(test_files), test_files=test_files, toolchain=facts,
+    )
+
+
+def python_layers(repo: str, base_commit: str, settings: Settings, env: PythonEnv, ca_bundle: str,
+                  language: LanguageSpec) -> list[LayerSpec]:
+    user = settings.docker.sandbox_user
+    base = base_layer(settings, ca_bundle)
+    toolchain = make_layer(
+        "toolchain", "python_toolchain.Dockerfile.j2", base.tag,
+        context_files={"pip.conf": render("pip.conf.j2", ca_bundle=CA_BUNDLE_PATH),
+                       "envmine-venv.sh": render("venv_profile.sh.j2", venv=VENV)},
+        packages=language.toolchain_packages, venv=VENV, user=user,
+    )
+    repo_layer = make_layer(
+        "repo", "python_repo.Dockerfile.j2", toolchain.tag,
+        context_files={"requirements.txt": _lines(env.requirements),
+                       "build-requirements.txt": _lines(env.build_requires)},
+        repo=repo, user=user, build_requires=bool(env.build_requires),
+    )
+    task = make_layer("task", "task.Dockerfile.j2", repo_layer.tag, repo=repo, base_commit=base_commit,
+                      user=user, editable=env.editable)
+    return [base, toolchain, repo_layer, task]
+
+
+def pytest_files(paths: list[str], language: LanguageSpec) -> list[str]:
+    """The test files pytest should collect: `.py` test files other than conftest/__init__."""
+    keep = []
+    for path in paths:
+        name = path.rsplit("/", 1)[-1]
+        runnable = path.endswith(".py") and name not in ("conftest.py", "__init__.py")
+        if runnable and language.is_test_file(path):
+            keep.append(path)
+    return sorted(set(keep))
+
+
+def pytest_command(test_files: list[str]) -> str:
+    """Run pytest over `test_files` (all tests when empty), writing JUnit XML to the results dir."""
+    return render("pytest_command.sh.j2", results_dir=RESULTS_DIR, venv=VENV, test_files=test_files).strip()
+
+
+def _unbuildable(env: PythonEnv) -> tuple[Reason, str] | None:
+    if env.install_method is None:
+        return Reason.install_unsupported, "no pyproject.toml, setup.py, setup.cfg or requirements file"
+    if not env.python_compatible:
+        return Reason.toolchain_unavailable, (
+            f"requires-python {env.requires_python!r} excludes the available Python {env.python_version}")
+    if env.unreachable:
+        return Reason.dependency_source_unreachable, f"unreachable sources: {', '.join(env.unreachable)}"
+    return None
+
+
+def _lines(items: list[str]) -> str:
+    return "".join(f"{item}\n" for item in items)
+
+
+def _reject(candidate: Candidate, reason: Reason, detail: str) -> Reject:
+    return Reject(stage=Stage.build, reason=reason, subject=candidate.instance_id, repo=candidate.repo,
+                  detail=detail[:2000], language=candidate.language)

@@ -1,0 +1,41 @@
+"""Session-wide fixtures: Prefect's test harness (one ephemeral server per session) and
+skipping of Docker tests where no engine answers."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+import pytest
+
+# Prefect keeps its state in a throwaway folder, never in the user's ~/.prefect.
+os.environ.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="envmine-prefect-"))
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+
+
+def _docker_up() -> bool:
+    try:
+        from envmine.builders.engine import client
+
+        client()
+    except Exception:
+        return False
+    return True
+
+
+def pytest_collection_modifyitems(config, items):
+    if any("docker" in item.keywords for item in items) and not _docker_up():
+        skip = pytest.mark.skip(reason="no Docker engine answers (run `envmine setup`)")
+        for item in items:
+            if "docker" in item.keywords:
+                item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def prefect_harness():
+    """One ephemeral Prefect server for the whole session (starting one costs ~10-15 s)."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield

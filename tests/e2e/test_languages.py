@@ -1,0 +1,92 @@
+"""Every language end to end in real Docker: a small repository with a bug-fixing commit that
+adds a test is mined, planned from its language spec, built, and validated; the task's exact
+FAIL_TO_PASS and PASS_TO_PASS are asserted.
+
+The pipeline tests are slow (a toolchain image per language the first time, 1-3 min each on
+two cores), so by default only CI_SUBSET runs; `scripts/e2e_languages.sh` runs them all. The unreachable-source tests
+need neither Docker nor a network.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from envmine.builders.build import build_env
+from envmine.builders.lang_env import plan_lang_env
+from envmine.miners.git_source import mine_git
+from envmine.reasons import Reason
+from envmine.records import EnvSpec, Reject
+from envmine.settings import Settings
+from envmine.validators.run import validate
+
+from .langrepos import CASES, LangRepo, make_repo
+
+CI_SUBSET = ("go", "javascript", "java")
+"""Run by default: one language with no registry, npm and Maven Central through the CA bundle.
+`ENVMINE_E2E_LANGUAGES=all` (what scripts/e2e_languages.sh sets) or a comma list runs others."""
+
+
+def _selected(language: str) -> bool:
+    wanted = os.environ.get("ENVMINE_E2E_LANGUAGES", ",".join(CI_SUBSET))
+    return wanted == "all" or language in wanted.split(",")
+
+
+def _marks(language: str, case: LangRepo) -> list[pytest.MarkDecorator]:
+    marks = [pytest.mark.network] if case.network else []
+    if not _selected(language):
+        marks.append(pytest.mark.skip(reason="not in ENVMINE_E2E_LANGUAGES (scripts/e2e_languages.sh runs all)"))
+    return marks
+
+
+@pytest.fixture(scope="module")
+def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    return Settings.load(home=tmp_path_factory.mktemp("envmine-home"))
+
+
+@pytest.mark.docker
+@pytest.mark.slow
+@pytest.mark.parametrize("language", [pytest.param(name, marks=_marks(name, case)) for name, case in CASES.items()])
+def test_language_pipeline(language: str, settings: Settings, tmp_path: Path) -> None:
+    case = CASES[language]
+    repo = make_repo(tmp_path, case)
+
+    mined = mine_git(str(repo), settings)
+    assert mined.repo.language == language
+    assert [r.reason for r in mined.rejects] == [Reason.root_commit]
+    (candidate,) = mined.candidates
+    assert candidate.language == language and candidate.patch and candidate.test_patch
+
+    spec = plan_lang_env(candidate, settings)
+    assert isinstance(spec, EnvSpec), spec
+    builds, reject = build_env(spec, settings)
+    assert reject is None, reject.detail[-3000:]
+    assert [b.layer for b in builds] == ["base", "toolchain", "repo", "task"]
+
+    validation = validate(candidate, spec, settings)
+    before = validation.runs[0]
+    assert validation.reject is None, (validation.reject, before.log[-3000:])
+    instance = validation.instance
+    assert instance.FAIL_TO_PASS == case.fail_to_pass
+    assert instance.PASS_TO_PASS == case.pass_to_pass
+    assert instance.language == language and instance.runner == spec.runner
+    assert before.exit_code != 0 and all(run.exit_code == 0 for run in validation.runs[1:])
+
+
+@pytest.mark.parametrize(("manifests", "source", "test", "language", "reason"), [
+    ({"build.gradle": "plugins { id 'java' }\n"}, "src/main/java/A.java", "src/test/java/ATest.java",
+     "java", Reason.gradle_unreachable),
+    ({"Gemfile": "gem 'rails'\ngem 'rspec'\n"}, "lib/a.rb", "spec/a_spec.rb", "ruby", Reason.rubygems_unreachable),
+    ({"composer.json": '{"require": {"monolog/monolog": "^3"}}'}, "src/A.php", "tests/ATest.php",
+     "php", Reason.packagist_unreachable),
+])
+def test_unreachable_sources_reject_before_building(manifests, source, test, language, reason, settings, tmp_path):
+    case = LangRepo(language=language, initial={**manifests, source: "// v1\n", test: "// t1\n"},
+                    fix={source: "// v2\n", test: "// t2\n"}, fail_to_pass=[], pass_to_pass=[])
+    repo = make_repo(tmp_path, case)
+    (candidate,) = mine_git(str(repo), settings).candidates
+    reject = plan_lang_env(candidate, settings)
+    assert isinstance(reject, Reject)
+    assert (reject.stage, reject.reason, reject.language) == ("build", reason, language)
