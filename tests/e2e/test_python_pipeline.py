@@ -11,7 +11,7 @@ import pytest
 from envmine.config import RunConfig, SourceConfig
 from envmine.flows.pipeline import run_pipeline
 from envmine.warehouse.catalog import run_sql
-from tests.e2e import pyrepos
+from e2e import pyrepos
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 

@@ -6,7 +6,8 @@ ctest (`--output-junit`), googletest (`--gtest_output=xml`), PHPUnit (`--log-jun
 `<testsuite>` nesting.
 
 Ids:
-- pytest reports (a `<testsuite name="pytest">`) get pytest node ids,
+- pytest reports (a `<testsuite name="pytest">` or `<testsuites name="pytest tests">`) get
+  pytest node ids,
   `tests/test_x.py::TestC::test_y[param]`. pytest writes `classname` as the node id's path with
   `/` turned into `.` and `.py` dropped, plus the class names; the `file` attribute (written
   with `junit_family=xunit1`) gives the path back exactly, else it is rebuilt from `classname`
@@ -63,6 +64,10 @@ def _parse_xml(text: str) -> ET.Element:
 
 
 def _is_pytest(root: ET.Element) -> bool:
+    """pytest names its suite `pytest` (unless `junit_suite_name` says otherwise) and, since
+    pytest 8, the root `pytest tests`."""
+    if root.get("name") == "pytest tests":
+        return True
     suites = [root] if root.tag == "testsuite" else root.iter("testsuite")
     return any(suite.get("name") == "pytest" for suite in suites)
 

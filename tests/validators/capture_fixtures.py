@@ -1,0 +1,47 @@
+"""Regenerate the captured run fixtures (tests/validators/fixtures/runs/*.json).
+
+Runs every scenario's real validation in Docker and stores each TestRun as JSON, so the
+grading unit tests grade real outputs without Docker:
+
+    .venv/bin/python tests/validators/capture_fixtures.py
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+HERE = Path(__file__).parent
+sys.path.insert(0, str(HERE))
+
+import scenarios  # noqa: E402
+import validator_images as vi  # noqa: E402
+
+from envmine.settings import Limits, Settings, ValidationSettings  # noqa: E402
+from envmine.validators.run import validate  # noqa: E402
+
+OUT = HERE / "fixtures" / "runs"
+
+
+def main() -> None:
+    OUT.mkdir(parents=True, exist_ok=True)
+    toolchain = vi.toolchain_image()
+    home = Path(tempfile.mkdtemp(prefix="envmine-capture-"))
+    for name, scenario in scenarios.SCENARIOS.items():
+        built = scenarios.build(scenario, toolchain, home)
+        timeout = 5 if name == "hang" else 120
+        settings = Settings(home=home, validation=ValidationSettings(limits=Limits(timeout_s=timeout)))
+        validation = validate(built.candidate, built.spec, settings)
+        for run in validation.runs:
+            data = run.model_dump(mode="json")
+            data["image"] = "envmine-test/validators-task"  # the tag's hash varies by machine
+            path = OUT / f"{name}.{run.phase.replace('#', '_')}.json"
+            path.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
+        print(name, validation.reject.reason if validation.reject else "accepted",
+              [(r.phase, r.exit_code, len(r.tests)) for r in validation.runs])
+
+
+if __name__ == "__main__":
+    main()

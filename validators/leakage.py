@@ -1,0 +1,74 @@
+"""Leakage check: the task image must not contain the answer.
+
+/testbed may hold the base commit and its ancestors only: no head commit (or any mention of
+it in .git), no remote, no tag, no ref or reflog entry outside the base commit's ancestry, and
+the gold patch must not already be applied (`git apply --check -R` must fail). Tags are
+refused even on old commits: a built /testbed has no reason to carry any.
+
+`validate` runs the same check inside its `before` run's eval script (one exec instead of
+two); `check_leakage` runs it on its own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from envmine.builders.engine import sandbox
+from envmine.reasons import Reason, Stage
+from envmine.records import Candidate, Reject
+from envmine.settings import Settings
+from envmine.validators.scripts import LeakCheck, inline_patch, render_leak_script
+
+SCRIPT_PATH = "/root/envmine-leak.sh"
+CHECK_TIMEOUT_S = 120
+
+
+@dataclass
+class LeakReport:
+    leaks: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    completed: bool = False
+    """The check reached its end (a check that did not run must not read as clean)."""
+
+
+def leak_check_for(candidate: Candidate) -> LeakCheck:
+    """The leak check's inputs for `candidate` (the gold patch goes inline)."""
+    gold = inline_patch("gold", candidate.patch) if candidate.patch.strip() else None
+    return LeakCheck(base_commit=candidate.base_commit, head_commit=candidate.head_commit, gold=gold)
+
+
+def parse_leak_output(output: str) -> LeakReport:
+    """Findings from the leak check's output lines (pure)."""
+    report = LeakReport()
+    for line in output.splitlines():
+        if line.startswith("leak "):
+            report.leaks.append(line[len("leak "):].strip())
+        elif line.startswith("check-error "):
+            report.errors.append(line[len("check-error "):].strip())
+        elif line.strip() == "check-done":
+            report.completed = True
+    return report
+
+
+def leak_reject(report: LeakReport, candidate: Candidate) -> Reject | None:
+    """A Reject(leak) for findings, Reject(sandbox_error) when the check could not run."""
+    if report.leaks:
+        reason, detail = Reason.leak, "; ".join(report.leaks)
+    elif report.errors or not report.completed:
+        reason, detail = Reason.sandbox_error, "leak check: " + ("; ".join(report.errors) or "did not finish")
+    else:
+        return None
+    return Reject(stage=Stage.validate, reason=reason, subject=candidate.instance_id,
+                  repo=candidate.repo, language=candidate.language, detail=detail[:2000])
+
+
+def check_leakage(image: str, candidate: Candidate, settings: Settings | None = None) -> Reject | None:
+    """Start `image` and check its /testbed for leaks; None when it is clean."""
+    settings = settings or Settings()
+    with sandbox(image, settings.validation.limits, user=settings.docker.sandbox_user) as box:
+        box.write_file(SCRIPT_PATH, render_leak_script(leak_check_for(candidate)), mode=0o700)
+        result = box.exec(f"bash {SCRIPT_PATH}", timeout_s=CHECK_TIMEOUT_S, user="root", workdir="/")
+    report = parse_leak_output(result.output)
+    if result.timed_out:
+        report.errors.append("leak check timed out")
+    return leak_reject(report, candidate)

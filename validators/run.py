@@ -1,0 +1,245 @@
+"""Run a task's tests in sandboxes and turn a Candidate into a TaskInstance or a Reject.
+
+A run: start a sandbox from the task image (no network, non-root user, limits from
+settings.validation.limits), write the eval script (patches inline) as a root-only file,
+run it as root; it applies the patches and runs the test command as the sandbox
+user, with the test output going to a file, never to the stream that carries the
+nonce-stamped markers. The reports are tarred into one root-only file, read back with
+Sandbox.read_file and parsed by the runner's parser. The container is always removed.
+"""
+
+from __future__ import annotations
+
+import io
+import tarfile
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from envmine.builders.engine import EngineError, Sandbox, sandbox
+from envmine.reasons import Reason, Stage
+from envmine.records import Candidate, EnvSpec, LayerSpec, Reject, TaskInstance, TestRun, TestStatus
+from envmine.settings import Settings
+from envmine.validators.grading import Grade, PatchGrade, grade, grade_patch, run_problem
+from envmine.validators.leakage import LeakReport, leak_check_for, leak_reject, parse_leak_output
+from envmine.validators.markers import Evidence, read_markers
+from envmine.validators.parsers import get_parser
+from envmine.validators.parsers.common import SEVERITY
+from envmine.validators.scripts import LeakCheck, inline_patch, new_nonce, render_eval_script
+
+SCRIPT_PATH = "/root/envmine-eval.sh"
+"""Where the eval script is written: root-only, and not on the /tmp tmpfs (files written into
+a tmpfs mount are invisible to the engine's file copy, and the reverse)."""
+RUN_DIR = "/root/envmine-run"
+"""The eval script's work folder: patches, the test and patch logs, the reports tar."""
+GRACE_S = 60
+"""Extra wall time the outer exec allows beyond the test timeout (patching, report listing)."""
+TIMEOUT_CODES = (124, 137)
+
+
+@dataclass
+class Validation:
+    """The outcome of validating one candidate."""
+
+    runs: list[TestRun] = field(default_factory=list)
+    instance: TaskInstance | None = None
+    reject: Reject | None = None
+    grade: Grade | None = None
+
+
+def run_tests(image: str, spec: EnvSpec, phase: str, patches: list[str], settings: Settings,
+              nonce: str | None = None, names: list[str] | None = None) -> TestRun:
+    """Apply `patches` (in order; named `names`, default `patch0`, ...) and run the tests once.
+
+    Raises EngineError when no sandbox could be started.
+    """
+    with sandbox(image, settings.validation.limits, user=settings.docker.sandbox_user) as box:
+        return run_in(box, image, spec, phase, patches, settings, nonce, names)[0]
+
+
+def run_in(box: Sandbox, image: str, spec: EnvSpec, phase: str, patches: list[str],
+           settings: Settings, nonce: str | None = None, names: list[str] | None = None,
+           leak: LeakCheck | None = None) -> tuple[TestRun, LeakReport | None]:
+    """`run_tests` in a started sandbox; with `leak`, check the untouched /testbed first.
+
+    A patch named `test_patch` first restores the files it touches to the base commit, so it
+    applies over a patch (a model's) that edited the same test files.
+
+    The patches travel inline in the root-only script: one file copy and one exec per run.
+    """
+    nonce = nonce or new_nonce()
+    names = names or [f"patch{i}" for i in range(len(patches))]
+    steps = [inline_patch(name, text, reset_to=spec.base_commit if name == "test_patch" else None)
+             for name, text in zip(names, patches, strict=True) if text.strip()]
+    timeout_s = settings.validation.limits.timeout_s
+    script = render_eval_script(spec.test_command, steps, timeout_s, nonce=nonce,
+                                run_as=settings.docker.sandbox_user, work_dir=RUN_DIR,
+                                test_log=f"{RUN_DIR}/test.log", bundle=f"{RUN_DIR}/reports.tar", leak=leak)
+    box.write_file(SCRIPT_PATH, script, mode=0o700)
+    result = box.exec(f"bash {SCRIPT_PATH}", timeout_s=timeout_s + GRACE_S, user="root", workdir="/")
+    head = result.output.partition(f"+++ envmine log {nonce}\n")[0]
+    evidence = read_markers(result.output, nonce)
+    reports = _read_bundle(box, evidence.bundle) if evidence.bundle and evidence.bundle_files else {}
+    tests, problems = parse_reports(reports, spec.runner)
+    timed_out = result.timed_out and not evidence.ended or _test_timed_out(evidence, timeout_s)
+    run = TestRun(
+        instance_id=spec.instance_id, phase=phase, image=image, exit_code=evidence.exit_code,
+        timed_out=timed_out, suite_ran=evidence.started and evidence.ended and bool(reports)
+        and not problems, duration_s=round(result.duration_s, 3), tests=tests,
+        log=_log(head, evidence, problems), patches=evidence.patches,
+    )
+    return run, parse_leak_output(head) if leak else None
+
+
+def _test_timed_out(evidence: Evidence, timeout_s: int) -> bool:
+    return (evidence.ended and evidence.exit_code in TIMEOUT_CODES
+            and (evidence.elapsed_s or 0) >= timeout_s - 1)
+
+
+def _read_bundle(box: Sandbox, path: str) -> dict[str, bytes]:
+    """The regular files in the reports tar (links and folders are skipped)."""
+    data = box.read_file(path)
+    if not data:
+        return {}
+    files = {}
+    with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+        for member in tar:
+            extracted = tar.extractfile(member) if member.isfile() else None
+            if extracted is not None:
+                files[member.name.removeprefix("./")] = extracted.read()
+    return files
+
+
+def parse_reports(reports: dict[str, bytes], runner: str) -> tuple[dict[str, TestStatus], list[str]]:
+    """Parse every report file with the runner's parser and merge them (worst status wins).
+
+    Returns the merged statuses and one problem line per report that could not be parsed.
+    """
+    parser = get_parser(runner)
+    tests: dict[str, TestStatus] = {}
+    problems = []
+    for name, data in sorted(reports.items()):
+        try:
+            parsed = parser(data.decode("utf-8", errors="replace"))
+        except ValueError as exc:
+            problems.append(f"{name}: {exc}")
+            continue
+        for test, status in parsed.items():
+            if test not in tests or SEVERITY[TestStatus(status)] > SEVERITY[TestStatus(tests[test])]:
+                tests[test] = TestStatus(status)
+    return tests, problems
+
+
+def _log(head: str, evidence: Evidence, problems: list[str]) -> str:
+    notes = "".join(f"[envmine] report problem: {p}\n" for p in problems)
+    return (head[-4000:] + notes + evidence.log)[-20_000:]
+
+
+def validate(candidate: Candidate, spec: EnvSpec, settings: Settings, parallel: bool = True) -> Validation:
+    """Leak check, one `before` run, `settings.validation.after_runs` `after` runs, then grade.
+
+    The leak check runs in the `before` sandbox ahead of the tests; a leaky image is rejected
+    (reason `leak`) without runs. The `after` runs are independent sandboxes and run at the
+    same time unless `parallel` is False. Sandbox trouble is a Reject too, never an exception.
+    """
+    image, validation = spec.image, Validation()
+    try:
+        with sandbox(image, settings.validation.limits, user=settings.docker.sandbox_user) as box:
+            before, leaks = run_in(box, image, spec, "before", [candidate.test_patch], settings,
+                                   names=["test_patch"], leak=leak_check_for(candidate))
+        validation.reject = leak_reject(leaks, candidate)
+        if validation.reject:
+            return validation
+        validation.runs.append(before)
+        problem = run_problem(before)
+        if problem:  # an ungradable before run needs no after runs
+            validation.grade = Grade(reason=problem[0], detail=problem[1])
+            validation.reject = _reject(candidate, problem[0], problem[1])
+            return validation
+        validation.runs += _after_runs(candidate, spec, settings, parallel)
+    except EngineError as exc:
+        validation.reject = _reject(candidate, Reason.sandbox_error, str(exc))
+        return validation
+    validation.grade = grade(validation.runs[0], validation.runs[1:])
+    if validation.grade.ok:
+        validation.instance = task_instance(candidate, spec, validation.grade, settings)
+    else:
+        validation.reject = _reject(candidate, validation.grade.reason, validation.grade.detail)
+    return validation
+
+
+def _after_runs(candidate: Candidate, spec: EnvSpec, settings: Settings, parallel: bool) -> list[TestRun]:
+    phases = ["after" if i == 0 else f"after#{i + 1}" for i in range(settings.validation.after_runs)]
+
+    def one(phase: str) -> TestRun:
+        return run_tests(spec.image, spec, phase, [candidate.patch, candidate.test_patch], settings,
+                         names=["patch", "test_patch"])
+
+    if parallel and len(phases) > 1:
+        with ThreadPoolExecutor(max_workers=len(phases), thread_name_prefix="envmine-after") as pool:
+            return list(pool.map(one, phases))
+    runs = []
+    for phase in phases:
+        runs.append(one(phase))
+        if run_problem(runs[-1]):
+            break  # repeating a run that cannot be graded proves nothing more
+    return runs
+
+
+def task_instance(candidate: Candidate, spec: EnvSpec, verdict: Grade, settings: Settings) -> TaskInstance:
+    """The curated record: SWE-bench fields plus language, image, eval script, stability."""
+    return TaskInstance(
+        instance_id=candidate.instance_id, repo=candidate.repo, base_commit=candidate.base_commit,
+        patch=candidate.patch, test_patch=candidate.test_patch,
+        problem_statement=candidate.problem_statement, hints_text=candidate.hints_text,
+        created_at=candidate.created_at, environment_setup_commit=candidate.base_commit,
+        FAIL_TO_PASS=verdict.fail_to_pass, PASS_TO_PASS=verdict.pass_to_pass,
+        language=spec.language, image=spec.image,
+        eval_script=instance_eval_script(candidate.test_patch, spec, settings),
+        source=candidate.source, runner=spec.runner, test_command=spec.test_command,
+        stability={t: verdict.stability[t] for t in (*verdict.fail_to_pass, *verdict.pass_to_pass)},
+        provenance={**candidate.provenance, "head_commit": candidate.head_commit,
+                    "after_runs": str(settings.validation.after_runs),
+                    "validated_with": "envmine.validators"},
+    )
+
+
+def instance_eval_script(test_patch: str, spec: EnvSpec, settings: Settings) -> str:
+    """The standalone script a harness runs in the image after applying the patch under test.
+
+    It restores the test patch's files to the base commit, applies the test patch itself, runs
+    the test command and prints the nonce-stamped markers (the nonce is the harness's
+    ENVMINE_NONCE, or a fresh random one).
+    """
+    steps = [inline_patch("test_patch", test_patch, reset_to=spec.base_commit)] if test_patch.strip() else []
+    return render_eval_script(spec.test_command, steps, settings.validation.limits.timeout_s)
+
+
+def spec_of(instance: TaskInstance) -> EnvSpec:
+    """The run-relevant EnvSpec of a curated instance (its image is the only layer named)."""
+    return EnvSpec(instance_id=instance.instance_id, repo=instance.repo, language=instance.language,
+                   base_commit=instance.base_commit, test_command=instance.test_command,
+                   runner=instance.runner, layers=[LayerSpec(name="task", dockerfile="", tag=instance.image)])
+
+
+def evaluate_patch(instance: TaskInstance, patch: str, settings: Settings,
+                   box: Sandbox | None = None) -> tuple[TestRun, PatchGrade]:
+    """Run `instance`'s tests over `patch` (a policy's) and grade it like validation does.
+
+    Without `box` a fresh sandbox starts from the instance image and `patch` is applied to the
+    base commit; with `box` (an agent's sandbox whose /testbed already holds its edits) `patch`
+    may be "" and only the test patch is applied there. Raises EngineError without a sandbox.
+    """
+    spec, patches, names = spec_of(instance), [patch, instance.test_patch], ["patch", "test_patch"]
+    if box is None:
+        with sandbox(instance.image, settings.validation.limits, user=settings.docker.sandbox_user) as fresh:
+            run = run_in(fresh, instance.image, spec, "eval", patches, settings, names=names)[0]
+    else:
+        run = run_in(box, instance.image, spec, "eval", patches, settings, names=names)[0]
+    return run, grade_patch(instance.FAIL_TO_PASS, instance.PASS_TO_PASS, run)
+
+
+def _reject(candidate: Candidate, reason: Reason, detail: str) -> Reject:
+    return Reject(stage=Stage.validate, reason=reason, subject=candidate.instance_id,
+                  repo=candidate.repo, language=candidate.language, detail=detail[:2000])
+
+

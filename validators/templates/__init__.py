@@ -1,0 +1,1 @@
+"""Jinja templates of the validate stage (a package so that `pip install .` ships them)."""
