@@ -184,6 +184,9 @@ class TestRun(Record):
     log: str = ""
     """Tail of the run's output (bounded)."""
     ran_at: datetime = Field(default_factory=utcnow)
+    patches: dict[str, str] = Field(default_factory=dict)
+    """How each patch applied, by name (`test_patch`, `patch`), in order: `git`, `patch`
+    (the fuzzy `patch -p1` fallback) or `failed`."""
 
     @property
     def key(self) -> str:

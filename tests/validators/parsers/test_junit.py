@@ -57,6 +57,11 @@ def test_interrupted_collection_reports_only_the_module_error():
     assert parse_junit(read("pytest_collection_interrupted.xml")) == {"tests/test_broken_import.py": E}
 
 
+def test_custom_suite_name_is_still_pytest():
+    renamed = read("pytest_xunit2.xml").replace('<testsuite name="pytest"', '<testsuite name="mysuite"')
+    assert parse_junit(renamed) == EXPECTED
+
+
 def test_registry_maps_pytest_to_this_parser():
     assert get_parser("pytest") is parse_junit
     assert get_parser("surefire") is parse_junit

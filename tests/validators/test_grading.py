@@ -1,0 +1,137 @@
+"""grade() and grade_patch() on TestRuns captured from real validation runs in Docker.
+
+The fixtures under fixtures/runs/ were written by capture_fixtures.py; each is one real run
+of a scenario in scenarios.py (report parsed from the container, markers, exit code, log).
+"""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from envmine.reasons import Reason
+from envmine.records import TestRun as Run
+from envmine.records import TestStatus as Status
+from envmine.validators.grading import MISSING, exit_code_problem, grade, grade_patch, run_problem
+
+RUNS = Path(__file__).parent / "fixtures" / "runs"
+
+F2P = ["tests/test_add.py::test_add", "tests/test_add.py::test_add_zero"]
+P2P = [
+    "tests/test_calc.py::TestMul::test_identity[0]",
+    "tests/test_calc.py::TestMul::test_identity[1]",
+    "tests/test_calc.py::test_mul",
+]
+
+
+def run(name: str) -> Run:
+    return Run.model_validate(json.loads((RUNS / f"{name}.json").read_text()))
+
+
+def test_bug_fix_gives_exact_fail_to_pass_and_pass_to_pass():
+    verdict = grade(run("fix.before"), [run("fix.after"), run("fix.after_2")])
+    assert verdict.ok and verdict.reason is None
+    assert verdict.fail_to_pass == ["tests/test_add.py::test_add"]
+    # test_add_zero passes before too (0 - 0 == 0): it is PASS_TO_PASS, not FAIL_TO_PASS.
+    assert verdict.pass_to_pass == ["tests/test_add.py::test_add_zero", *P2P]
+    assert verdict.stability == {**{t: 1.0 for t in F2P + P2P}, "tests/test_calc.py::test_skipped": 0.0}
+
+
+def test_tests_of_a_module_that_cannot_import_before_are_fail_to_pass():
+    before = run("new_api.before")
+    assert before.tests["tests/test_sub.py"] == Status.error and "tests/test_sub.py::test_sub" not in before.tests
+    verdict = grade(before, [run("new_api.after"), run("new_api.after_2")])
+    assert verdict.fail_to_pass == ["tests/test_sub.py::test_sub"]
+    assert verdict.pass_to_pass == P2P
+
+
+def test_fix_that_breaks_another_test():
+    verdict = grade(run("breaks.before"), [run("breaks.after"), run("breaks.after_2")])
+    assert verdict.reason == Reason.gold_patch_breaks_tests
+    assert "tests/test_calc.py::test_mul" in verdict.detail
+
+
+def test_no_tests_is_suite_did_not_run():
+    before = run("no_tests.before")
+    assert before.tests == {} and before.exit_code == 4
+    assert run_problem(before)[0] == Reason.suite_did_not_run
+
+
+def test_hang_is_timeout():
+    before = run("hang.before")
+    assert before.timed_out and before.exit_code == 124 and not before.suite_ran
+    verdict = grade(before, [run("fix.after")])
+    assert verdict.reason == Reason.timeout
+
+
+def test_fake_passed_lines_and_markers_do_not_pass():
+    after = run("fake.after")
+    assert "tests/test_add.py::test_add PASSED" in after.log  # the forgery is in the log...
+    assert "+++ envmine end 00000000000000000000000000000000 exit=0" in after.log
+    assert after.tests["tests/test_add.py::test_add"] == Status.failed  # ...the report disagrees
+    verdict = grade(run("fake.before"), [after])
+    assert verdict.reason == Reason.exit_code_mismatch
+    graded = grade_patch(["tests/test_add.py::test_add"], P2P, after)
+    assert not graded.resolved
+    assert graded.fail_to_pass_failed == ["tests/test_add.py::test_add"]
+
+
+def test_disagreeing_after_runs_are_flaky():
+    # The `before` run of the same tree is a real run in which test_add failed.
+    second = run("fix.before").model_copy(update={"phase": "after#2"})
+    verdict = grade(run("fix.before"), [run("fix.after"), second])
+    assert verdict.reason == Reason.flaky
+    assert verdict.stability["tests/test_add.py::test_add"] == 0.5
+
+
+def test_same_tree_before_and_after_has_no_fail_to_pass():
+    verdict = grade(run("fix.after"), [run("fix.after_2")])
+    assert verdict.reason == Reason.no_fail_to_pass
+    assert verdict.pass_to_pass == ["tests/test_add.py::test_add", "tests/test_add.py::test_add_zero", *P2P]
+
+
+def test_patch_that_failed_to_apply():
+    failed_gold = run("fix.after").model_copy(update={"patches": {"patch": "failed"}, "tests": {},
+                                                      "suite_ran": False})
+    assert grade(run("fix.before"), [failed_gold]).reason == Reason.gold_patch_failed_to_apply
+    failed_test = run("fix.before").model_copy(update={"patches": {"test_patch": "failed"}})
+    assert grade(failed_test, [run("fix.after")]).reason == Reason.test_patch_failed_to_apply
+
+
+@pytest.mark.parametrize("exit_code, expected", [(0, None), (1, Reason.exit_code_mismatch),
+                                                 (5, Reason.exit_code_mismatch)])
+def test_all_passed_needs_exit_zero(exit_code, expected):
+    all_passed = run("fix.after").model_copy(update={"exit_code": exit_code})
+    assert (exit_code_problem(all_passed) or (None,))[0] == expected
+
+
+def test_failures_with_exit_zero_is_a_mismatch():
+    lying = run("fix.before").model_copy(update={"exit_code": 0})
+    assert exit_code_problem(lying)[0] == Reason.exit_code_mismatch
+    assert exit_code_problem(run("fix.before")) is None  # pytest's exit 1 with failures is expected
+
+
+def test_grade_patch_resolves_the_gold_run():
+    graded = grade_patch(["tests/test_add.py::test_add"], P2P, run("fix.after"))
+    assert graded.resolved and graded.reason is None
+    assert graded.outcomes["tests/test_add.py::test_add"] == "PASSED"
+
+
+def test_grade_patch_unresolved_when_p2p_breaks_or_tests_are_missing():
+    broken = grade_patch(["tests/test_add.py::test_add"], P2P, run("breaks.after"))
+    assert not broken.resolved
+    assert broken.pass_to_pass_failed == P2P  # mul() is off by one after this "fix"
+    missing = grade_patch(["tests/test_gone.py::test_x"], [], run("fix.after"))
+    assert not missing.resolved and missing.outcomes == {"tests/test_gone.py::test_x": MISSING}
+
+
+def test_large_test_output_keeps_the_markers():
+    before = run("noisy.before")  # a failing test printed 600 kB
+    assert before.suite_ran and len(before.log) <= 20_000
+    verdict = grade(before, [run("noisy.after"), run("noisy.after_2")])
+    assert verdict.fail_to_pass == ["tests/test_noisy.py::test_add_loudly"]
+
+
+def test_grade_patch_on_a_timed_out_run():
+    graded = grade_patch(["tests/test_add.py::test_add"], [], run("hang.before"))
+    assert not graded.resolved and graded.reason == Reason.timeout

@@ -1,0 +1,261 @@
+"""End-to-end validation in real Docker sandboxes, one small repository per scenario."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+import scenarios
+import validator_images
+
+from envmine.builders.engine import client, sandbox
+from envmine.reasons import Reason, Stage
+from envmine.records import TestRun as Run
+from envmine.settings import Limits, Settings, ValidationSettings
+from envmine.validators.grading import grade_patch
+from envmine.validators.leakage import check_leakage
+from envmine.validators.markers import read_markers
+from envmine.validators.parsers import get_parser
+from envmine.validators.run import evaluate_patch, run_tests, validate
+
+pytestmark = [pytest.mark.docker, pytest.mark.slow]
+
+F2P = ["tests/test_add.py::test_add"]
+P2P = [
+    "tests/test_add.py::test_add_zero",
+    "tests/test_calc.py::TestMul::test_identity[0]",
+    "tests/test_calc.py::TestMul::test_identity[1]",
+    "tests/test_calc.py::test_mul",
+]
+
+
+def built(name: str, toolchain: str, tmp_path, **changes) -> scenarios.Built:
+    scenario = dataclasses.replace(scenarios.SCENARIOS[name], **changes)
+    return scenarios.build(scenario, toolchain, tmp_path)
+
+
+def containers_of(image: str) -> list:
+    return client().containers.list(all=True, filters={"ancestor": image})
+
+
+def test_bug_fix_with_a_new_test(toolchain, settings, tmp_path):
+    b = built("fix", toolchain, tmp_path)
+    v = validate(b.candidate, b.spec, settings)
+    assert v.reject is None
+    assert [r.phase for r in v.runs] == ["before", "after", "after#2"]
+    assert all(r.suite_ran and r.patches["test_patch"] == "git" for r in v.runs)
+    inst = v.instance
+    assert inst.FAIL_TO_PASS == F2P and inst.PASS_TO_PASS == P2P
+    assert inst.stability == {t: 1.0 for t in F2P + P2P}
+    assert (inst.image, inst.runner, inst.language, inst.source) == (b.image, "pytest", "python", "git")
+    assert inst.base_commit == b.candidate.base_commit and inst.patch == b.candidate.patch
+    assert inst.provenance["head_commit"] == b.candidate.head_commit
+    assert containers_of(b.image) == []
+
+
+def test_instance_eval_script_runs_under_another_harness(toolchain, settings, tmp_path):
+    """A harness that knows nothing of envmine: apply the patch, run eval_script, read markers."""
+    b = built("fix", toolchain, tmp_path)
+    inst = validate(b.candidate, b.spec, settings).instance
+    parse = get_parser(inst.runner)
+    outcomes = {}
+    for label, patch in [("gold", inst.patch), ("none", "")]:
+        with sandbox(inst.image, settings.validation.limits) as box:
+            box.write_file("/home/envmine/eval.sh", inst.eval_script, mode=0o755)
+            box.write_file("/home/envmine/model.diff", patch or "\n")
+            apply = "git apply /home/envmine/model.diff && " if patch else ""
+            out = box.exec(f"{apply}ENVMINE_NONCE=harness42 bash /home/envmine/eval.sh").output
+            evidence = read_markers(out, "harness42")
+            report = box.exec("cat /tmp/envmine-results/pytest.xml").output
+        run = _run(inst, evidence, parse(report))
+        outcomes[label] = grade_patch(inst.FAIL_TO_PASS, inst.PASS_TO_PASS, run)
+    assert outcomes["gold"].resolved
+    assert not outcomes["none"].resolved
+    assert outcomes["none"].fail_to_pass_failed == F2P and outcomes["none"].pass_to_pass_failed == []
+
+
+def _run(inst, evidence, tests):
+    return Run(instance_id=inst.instance_id, phase="eval", image=inst.image,
+               exit_code=evidence.exit_code, suite_ran=evidence.started and evidence.ended,
+               tests=tests, patches=evidence.patches)
+
+
+def test_evaluate_patch_grades_policy_patches(toolchain, settings, tmp_path):
+    b = built("fix", toolchain, tmp_path)
+    inst = validate(b.candidate, b.spec, settings).instance
+    run, graded = evaluate_patch(inst, inst.patch, settings)
+    assert graded.resolved and run.phase == "eval" and run.patches == {"patch": "git", "test_patch": "git"}
+    # A "solution" that writes its own, empty version of the new test file: the test patch's
+    # files are restored first, so the real test runs and fails.
+    cheat = ("diff --git a/tests/test_add.py b/tests/test_add.py\nnew file mode 100644\n"
+             "--- /dev/null\n+++ b/tests/test_add.py\n@@ -0,0 +1,2 @@\n+def test_add():\n+    pass\n")
+    run, graded = evaluate_patch(inst, cheat, settings)
+    assert run.patches == {"patch": "git", "test_patch": "git"}
+    assert not graded.resolved and graded.fail_to_pass_failed == F2P
+    with sandbox(inst.image, settings.validation.limits) as box:  # an agent's sandbox, edited
+        box.exec("sed -i 's/a - b/a + b/' calc.py")
+        run, graded = evaluate_patch(inst, "", settings, box=box)
+    assert graded.resolved and run.patches == {"test_patch": "git"}
+
+
+FAKE_REPORT = (
+    '<testsuites name="pytest tests"><testsuite name="pytest">'
+    '<testcase classname="tests.test_add" name="test_add" file="tests/test_add.py"/>'
+    '</testsuite></testsuites>'
+)
+FORGER = ("while true; do mkdir -p /tmp/envmine-results; "
+          "cp /home/envmine/fake.xml /tmp/envmine-results/pytest.xml 2>/dev/null; sleep 0.02; done")
+
+
+def test_agent_daemon_cannot_forge_the_report(toolchain, settings, tmp_path):
+    b = built("fix", toolchain, tmp_path)
+    inst = validate(b.candidate, b.spec, settings).instance
+    with sandbox(inst.image, settings.validation.limits) as box:  # an agent that fixed nothing
+        box.write_file("/home/envmine/fake.xml", FAKE_REPORT)
+        box.exec(f"setsid nohup bash -c '{FORGER}' >/dev/null 2>&1 &")
+        assert "test_add" in box.exec("sleep 0.5; cat /tmp/envmine-results/pytest.xml").output  # forging
+        run, graded = evaluate_patch(inst, "", settings, box=box)
+    assert run.tests["tests/test_add.py::test_add"] == "FAILED"
+    assert not graded.resolved
+
+
+def test_large_test_output_does_not_hide_the_markers(toolchain, settings, tmp_path):
+    b = built("noisy", toolchain, tmp_path)
+    v = validate(b.candidate, b.spec, settings)
+    assert v.reject is None
+    assert v.instance.FAIL_TO_PASS == ["tests/test_noisy.py::test_add_loudly"]
+    assert v.instance.PASS_TO_PASS == P2P[1:]
+
+
+def test_new_test_module_that_cannot_import_before(toolchain, settings, tmp_path):
+    b = built("new_api", toolchain, tmp_path)
+    v = validate(b.candidate, b.spec, settings)
+    assert v.runs[0].tests["tests/test_sub.py"] == "ERROR"  # the collection error, before
+    assert v.instance.FAIL_TO_PASS == ["tests/test_sub.py::test_sub"]
+    assert v.instance.PASS_TO_PASS == P2P[1:]
+
+
+def test_fix_that_breaks_another_test(toolchain, settings, tmp_path):
+    b = built("breaks", toolchain, tmp_path)
+    v = validate(b.candidate, b.spec, settings)
+    assert v.instance is None
+    assert (v.reject.stage, v.reject.reason) == (Stage.validate, Reason.gold_patch_breaks_tests)
+    assert "tests/test_calc.py::test_mul" in v.reject.detail
+
+
+def test_repository_without_tests_is_suite_did_not_run(toolchain, settings, tmp_path):
+    # No test ran at all, so nothing was observed: "no_fail_to_pass" would claim that tests
+    # ran and none flipped. The report exists but holds zero test cases (pytest exit 4).
+    b = built("no_tests", toolchain, tmp_path)
+    v = validate(b.candidate, b.spec, settings)
+    assert v.reject.reason == Reason.suite_did_not_run
+    assert [(r.phase, r.exit_code, r.tests) for r in v.runs] == [("before", 4, {})]
+
+
+def test_hanging_tests_time_out_and_the_container_is_removed(toolchain, tmp_path):
+    b = built("hang", toolchain, tmp_path)
+    settings = Settings(home=tmp_path, validation=ValidationSettings(limits=Limits(timeout_s=5)))
+    v = validate(b.candidate, b.spec, settings)
+    assert v.reject.reason == Reason.timeout
+    (before,) = v.runs
+    assert before.timed_out and before.exit_code == 124 and before.duration_s < 30
+    assert containers_of(b.image) == []
+
+
+def test_fake_passed_lines_and_markers_do_not_pass(toolchain, settings, tmp_path):
+    b = built("fake", toolchain, tmp_path)
+    v = validate(b.candidate, b.spec, settings)
+    assert v.instance is None and v.reject.reason == Reason.exit_code_mismatch
+    after = v.runs[-1]
+    assert "tests/test_add.py::test_add PASSED" in after.log
+    assert after.tests["tests/test_add.py::test_add"] == "FAILED" and after.exit_code == 0
+    graded = grade_patch(F2P, P2P, after)
+    assert not graded.resolved
+
+
+def test_test_patch_that_does_not_apply(toolchain, settings, tmp_path):
+    b = built("fix", toolchain, tmp_path)
+    bad = b.candidate.model_copy(update={"test_patch": b.candidate.patch.replace("-    return a - b",
+                                                                                   "-    return a / b")})
+    v = validate(bad, b.spec, settings)
+    assert v.reject.reason == Reason.test_patch_failed_to_apply
+    assert v.runs[0].patches == {"test_patch": "failed"} and not v.runs[0].suite_ran
+
+
+def test_run_tests_without_patches(toolchain, settings, tmp_path):
+    b = built("fix", toolchain, tmp_path)
+    run = run_tests(b.image, b.spec, "base", [], settings)
+    assert run.suite_ran and run.exit_code == 0 and run.patches == {}
+    assert set(run.tests) == {"tests/test_calc.py::test_mul", "tests/test_calc.py::test_skipped",
+                              "tests/test_calc.py::TestMul::test_identity[0]",
+                              "tests/test_calc.py::TestMul::test_identity[1]"}
+
+
+SANDBOX_TEST = """\
+import os
+import socket
+
+
+def test_runs_as_the_unprivileged_user():
+    assert os.getuid() == 1000 and os.environ["HOME"] == "/home/envmine"
+
+
+def test_has_no_network():
+    sock = socket.socket()
+    sock.settimeout(2)
+    try:
+        sock.connect(("1.1.1.1", 80))
+        connected = True
+    except OSError:
+        connected = False
+    assert not connected
+
+
+def test_cannot_read_the_eval_script_or_its_nonce():
+    assert not os.access("/root/envmine-eval.sh", os.R_OK)
+    assert not any("NONCE" in key for key in os.environ)
+"""
+
+
+def test_tests_run_isolated(toolchain, settings, tmp_path):
+    b = built("fix", toolchain, tmp_path)
+    test_patch = validator_images.diff_of(b.repo, {"tests/test_sandbox.py": SANDBOX_TEST})
+    run = run_tests(b.image, b.spec, "probe", [test_patch], settings, names=["test_patch"])
+    probes = {t: s for t, s in run.tests.items() if t.startswith("tests/test_sandbox.py")}
+    assert probes == {
+        "tests/test_sandbox.py::test_runs_as_the_unprivileged_user": "PASSED",
+        "tests/test_sandbox.py::test_has_no_network": "PASSED",
+        "tests/test_sandbox.py::test_cannot_read_the_eval_script_or_its_nonce": "PASSED",
+    }, run.log
+
+
+LEAKY = """\
+RUN cd /testbed && echo '# future' >> calc.py \\
+ && git -c safe.directory='*' -c user.name=f -c user.email=f@f commit -qam future \\
+ && git -c safe.directory='*' tag v9 \\
+ && git -c safe.directory='*' reset -q --hard HEAD~1 \\
+ && git -c safe.directory='*' remote add origin https://example.invalid/calc.git \\
+ && chown -R envmine:envmine /testbed
+"""
+GOLD_APPLIED = "RUN sed -i 's/a - b/a + b/' /testbed/calc.py\n"
+
+
+def test_clean_image_has_no_leak(toolchain, settings, tmp_path):
+    b = built("fix", toolchain, tmp_path)
+    assert check_leakage(b.image, b.candidate, settings) is None
+
+
+def test_leaky_image_is_rejected(toolchain, settings, tmp_path):
+    b = built("fix", toolchain, tmp_path, extra_dockerfile=LEAKY)
+    reject = check_leakage(b.image, b.candidate, settings)
+    assert reject.reason == Reason.leak
+    assert "remote origin" in reject.detail and "tag refs/tags/v9" in reject.detail
+    assert "future-commit" in reject.detail
+    v = validate(b.candidate, b.spec, settings)
+    assert v.reject.reason == Reason.leak and v.runs == []
+
+
+def test_gold_patch_already_applied_is_a_leak(toolchain, settings, tmp_path):
+    b = built("fix", toolchain, tmp_path, extra_dockerfile=GOLD_APPLIED)
+    reject = check_leakage(b.image, b.candidate, settings)
+    assert reject.reason == Reason.leak and reject.detail == "gold-patch-applied"
