@@ -92,7 +92,11 @@ def _demo_instance(home: Path) -> tuple[Candidate, EnvSpec]:
     import scenarios  # noqa: PLC0415 (the validators' test scenarios)
     import validator_images  # noqa: PLC0415
 
-    built = scenarios.build(scenarios.SCENARIOS["fix"], validator_images.toolchain_image(), home)
+    from envmine.builders.base import ensure_base_image  # noqa: PLC0415
+    from envmine.settings import Settings  # noqa: PLC0415
+
+    toolchain = validator_images.toolchain_image(ensure_base_image(Settings(home=home)))
+    built = scenarios.build(scenarios.SCENARIOS["fix"], toolchain, home)
     return built.candidate, built.spec
 
 

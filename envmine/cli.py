@@ -30,6 +30,7 @@ def _home(home: Path | None) -> Path:
     os.environ.setdefault("PREFECT_HOME", str(path / "prefect"))
     os.environ.setdefault("PREFECT_LOCAL_STORAGE_PATH", str(path / "prefect" / "results"))
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     return path
 
 

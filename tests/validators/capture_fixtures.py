@@ -27,7 +27,10 @@ OUT = HERE / "fixtures" / "runs"
 
 def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
-    toolchain = vi.toolchain_image()
+    from envmine.builders.base import ensure_base_image
+    from envmine.settings import Settings
+
+    toolchain = vi.toolchain_image(ensure_base_image(Settings()))
     home = Path(tempfile.mkdtemp(prefix="envmine-capture-"))
     for name, scenario in scenarios.SCENARIOS.items():
         built = scenarios.build(scenario, toolchain, home)

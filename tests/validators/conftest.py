@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from envmine.builders.engine import EngineError, client, image_exists
+from envmine.builders.engine import EngineError, client
 from envmine.settings import Limits, Settings, ValidationSettings
 
 
@@ -15,11 +15,12 @@ def toolchain() -> str:
         client()
     except EngineError as exc:
         pytest.skip(f"no Docker engine: {exc}")
-    if not image_exists("envmine/base:trixie"):
-        pytest.skip("base image envmine/base:trixie is missing (envmine setup builds it)")
     import validator_images
 
-    return validator_images.toolchain_image()
+    from envmine.builders.base import ensure_base_image
+
+    # The locally built Debian image (debootstrap on first use; `envmine setup` builds it too).
+    return validator_images.toolchain_image(ensure_base_image(Settings()))
 
 
 @pytest.fixture

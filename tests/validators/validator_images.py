@@ -15,7 +15,7 @@ from envmine.builders.engine import build_image, image_exists
 from envmine.records import content_key
 
 TOOLCHAIN_DOCKERFILE = """\
-FROM envmine/base:trixie
+FROM {os_image}
 RUN apt-get update -qq \\
  && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \\
       python3 python3-pytest git patch >/dev/null \\
@@ -40,11 +40,12 @@ GIT_ENV = {
 }
 
 
-def toolchain_image() -> str:
+def toolchain_image(os_image: str) -> str:
     """Build (once; reused while the Dockerfile is unchanged) the Python test toolchain image."""
-    tag = f"envmine-test/validators-py:{content_key(TOOLCHAIN_DOCKERFILE)}"
+    dockerfile = TOOLCHAIN_DOCKERFILE.format(os_image=os_image)
+    tag = f"envmine-test/validators-py:{content_key(dockerfile)}"
     if not image_exists(tag):
-        outcome = build_image(tag, TOOLCHAIN_DOCKERFILE, timeout_s=900)
+        outcome = build_image(tag, dockerfile, timeout_s=900)
         if not outcome.ok:
             raise RuntimeError(f"toolchain image failed: {outcome.error}\n{outcome.log[-3000:]}")
     return tag
