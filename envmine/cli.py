@@ -95,7 +95,7 @@ def run(
 
         def show(step: str, n: int, total: int | None, note: str) -> None:
             if step not in tasks:
-                tasks[step] = bar.add_task(step, total=total, note="")
+                tasks[step] = bar.add_task(step, total=0, note="")
             if total is not None:
                 bar.update(tasks[step], total=(bar.tasks[tasks[step]].total or 0) + total)
             bar.update(tasks[step], advance=n, note=note[-50:])

@@ -121,7 +121,7 @@ def test_pytest_command_and_files():
     assert files == ["tests/test a.py", "tests/test_a.py"]
     assert pytest_command(files) == (
         "mkdir -p /tmp/envmine-results && cd /testbed && /opt/venv/bin/python -m pytest "
-        "-p no:cacheprovider -rA --junitxml=/tmp/envmine-results/report.xml 'tests/test a.py' tests/test_a.py")
+        "-p no:cacheprovider -rA --continue-on-collection-errors -o junit_family=xunit1 --junitxml=/tmp/envmine-results/report.xml 'tests/test a.py' tests/test_a.py")
 
 
 def test_plan_env_on_a_local_repository(tmp_path, settings, make_repo, make_candidate):
