@@ -187,3 +187,69 @@ def serve(
     cfg = RunConfig.from_file(config or DEFAULT_CONFIG)
     pipeline.serve(name=name, cron=cron,
                    parameters={"config": cfg.model_dump(mode="json"), "home": str(path)})
+
+
+@app.command()
+def train(
+    config: Annotated[Path, typer.Option("--config", help="RL training TOML (see configs/rl/)")],
+    max_steps: Annotated[Optional[int], typer.Option("--max-steps", help="stop after this many steps")] = None,
+    home: HomeOpt = None,
+) -> None:
+    """Train a policy with GRPO on the curated set (or a toy environment), resuming checkpoints."""
+    from envmine.rl.train import train as run_training
+
+    path = _home(home)
+    if not config.is_file():
+        raise typer.BadParameter(f"config file not found: {config}")
+    result = run_training(config, home=path, max_steps=max_steps)
+    table = Table(title=f"GRPO run {result.run_dir}")
+    table.add_column("step", justify="right")
+    table.add_column("mean reward", justify="right")
+    for step, reward in enumerate(result.mean_rewards, start=1):
+        table.add_row(str(step), f"{reward:.3f}")
+    console.print(table)
+    console.print(f"{result.steps_done} steps done; checkpoints under {result.run_dir}")
+
+
+@app.command(name="eval")
+def evaluate(
+    policy: Annotated[str, typer.Option("--policy", help="`gold`, a model name served at --endpoint, or a local model folder")] = "gold",
+    endpoint: Annotated[Optional[str], typer.Option("--endpoint", help="OpenAI-compatible base URL (e.g. vLLM serving MiniMax-M2)")] = None,
+    k: Annotated[int, typer.Option("-k", help="attempts per task (pass@k)")] = 1,
+    limit: Annotated[Optional[int], typer.Option("--limit", help="evaluate at most this many tasks")] = None,
+    version: Annotated[Optional[int], typer.Option("--version", help="catalog version to pin (default: current)")] = None,
+    concurrency: Annotated[int, typer.Option("--concurrency", help="episodes at once")] = 2,
+    fmt: Annotated[str, typer.Option("--format", help="minimax_m2 | openai")] = "minimax_m2",
+    perturb: Annotated[bool, typer.Option("--perturb/--no-perturb", help="seeded scaffold perturbations per attempt")] = False,
+    home: HomeOpt = None,
+) -> None:
+    """Run a policy over curated tasks in real sandboxes; write pass@k to the catalog."""
+    from envmine.rl.evaluate import evaluate as run_eval
+    from envmine.rl.evaluate import format_summary
+    from envmine.rl.perturb import PerturbConfig
+
+    path = _home(home)
+    with console.status(f"evaluating {policy}"):
+        report = run_eval(policy, endpoint=endpoint, home=path, k=k, version=version, limit=limit,
+                          concurrency=concurrency, fmt_name=fmt,
+                          perturb_cfg=PerturbConfig() if perturb else None)
+    console.print(format_summary(report))
+
+
+@app.command()
+def export(
+    out: Annotated[Path, typer.Argument(help="folder for the Parquet shards and manifest.json")],
+    version: Annotated[Optional[int], typer.Option("--version", help="catalog version (default: current)")] = None,
+    rows_per_shard: Annotated[int, typer.Option("--rows-per-shard")] = 1000,
+    home: HomeOpt = None,
+) -> None:
+    """Export the curated instances at a pinned catalog version as Parquet shards for trainers."""
+    from envmine.settings import Settings
+    from envmine.warehouse.catalog import Catalog
+    from envmine.warehouse.export import export_shards
+
+    settings = Settings.load(home=_home(home))
+    with Catalog.open(settings.catalog_dir, read_only=True) as catalog:
+        manifest = export_shards(catalog, out, version=version, rows_per_shard=rows_per_shard)
+    console.print(f"catalog version {manifest.catalog_version}: {manifest.total_rows} instances in "
+                  f"{len(manifest.shards)} shards under {out} (content sha256 {manifest.content_sha256[:16]})")

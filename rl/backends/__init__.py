@@ -1,0 +1,28 @@
+"""Rollout backends behind one interface: transformers (CPU tests), vLLM (GPU), any
+OpenAI-compatible endpoint, and scripted policies. Registry by name, imported lazily, so
+vLLM is only imported where it is used."""
+
+from __future__ import annotations
+
+from importlib import import_module
+
+BACKENDS: dict[str, str] = {
+    "transformers": "transformers_cpu:TransformersBackend",
+    "openai": "openai_compat:OpenAICompatBackend",
+    "vllm": "vllm_backend:VLLMBackend",
+    "scripted": "base:ScriptedBackend",
+}
+
+
+def known_backends() -> list[str]:
+    return sorted(BACKENDS)
+
+
+def backend_class(name: str) -> type:
+    """The backend class registered as `name`; an unknown name's error lists the valid names."""
+    try:
+        target = BACKENDS[name]
+    except KeyError:
+        raise KeyError(f"unknown backend {name!r}; known: {', '.join(known_backends())}") from None
+    module, cls = target.split(":")
+    return getattr(import_module(f"{__name__}.{module}"), cls)

@@ -1,0 +1,111 @@
+"""The RL stage's one config file (TOML), as pydantic models with defaults for everything.
+
+```toml
+seed = 0
+steps = 20
+
+[model]            # kind = tiny | pretrained | gguf
+kind = "tiny"
+
+[rollout]
+backend = "transformers"   # transformers | vllm | openai
+format = "minimax_m2"      # minimax_m2 | openai
+group_size = 8
+tasks_per_step = 4
+
+[env]
+kind = "toy"               # toy | docker
+```
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from envmine.rl.perturb import PerturbConfig
+from envmine.settings import read_config
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ModelConfig(_Section):
+    kind: Literal["tiny", "pretrained", "gguf"] = "tiny"
+    path: str = ""
+    """A local model folder (pretrained) or the folder holding the GGUF file."""
+    gguf_file: str = ""
+    hidden: int = 64
+    layers: int = 2
+    dtype: str = "float32"
+    device: str = "cpu"
+
+
+class RolloutConfig(_Section):
+    backend: Literal["transformers", "vllm", "openai"] = "transformers"
+    format: str = "minimax_m2"
+    endpoint: str = ""
+    """Base URL of an OpenAI-compatible server (backend = openai)."""
+    served_model: str = ""
+    group_size: int = 8
+    tasks_per_step: int = 4
+    concurrency: int = 8
+    on_no_tool_call: Literal["nudge", "end"] = "nudge"
+
+
+class LimitsConfig(_Section):
+    max_turns: int = 30
+    max_tokens: int = 32_768
+    max_new_tokens: int = 2048
+    wall_s: float = 1800.0
+    temperature: float = 1.0
+
+
+class EnvConfig(_Section):
+    kind: Literal["toy", "docker"] = "docker"
+    manifest: str = ""
+    """Shard manifest from the warehouse export; empty: export the curated set now."""
+    catalog_version: int | None = None
+    warm_pool: int = 0
+    """Sandboxes kept started per image, ready for the next episode."""
+    toy_tasks: int = 16
+
+
+class OptimConfig(_Section):
+    lr: float = 1e-6
+    weight_decay: float = 0.0
+    eps_low: float = 0.2
+    eps_high: float = 0.28
+    kl_coef: float = 0.0
+    scale_by_std: bool = False
+    micro_batch: int = 4
+    grad_clip: float = 1.0
+    epochs_per_batch: int = 1
+
+
+class CheckpointConfig(_Section):
+    every: int = 50
+    dir: str = ""
+    """Default: <home>/rl/runs/<run name>/checkpoints."""
+
+
+class TrainConfig(_Section):
+    run_name: str = "grpo"
+    seed: int = 0
+    steps: int = 100
+    model: ModelConfig = Field(default_factory=ModelConfig)
+    rollout: RolloutConfig = Field(default_factory=RolloutConfig)
+    limits: LimitsConfig = Field(default_factory=LimitsConfig)
+    env: EnvConfig = Field(default_factory=EnvConfig)
+    optim: OptimConfig = Field(default_factory=OptimConfig)
+    perturb: PerturbConfig | None = None
+    """None: the canonical scaffold; a table: a seeded perturbation per rollout."""
+    checkpoint: CheckpointConfig = Field(default_factory=CheckpointConfig)
+
+
+def load_train_config(path: str | Path) -> TrainConfig:
+    """Parse and validate a training config; unknown keys are errors."""
+    return TrainConfig.model_validate(read_config(path))

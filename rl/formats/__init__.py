@@ -1,0 +1,62 @@
+"""Chat formats: how a conversation becomes text for a model, and how a model turn is parsed.
+
+Each format renders the prompt, one assistant turn and the tools' answers, and parses an
+assistant turn back (render then parse is the identity). The scaffold tokenizes only what it
+appends (prompt, tool answers); the model's own turns keep the ids it generated.
+The registry is a plain name -> dotted path map, imported lazily.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Protocol
+
+from envmine.rl.tools import ToolSpec
+from envmine.rl.types import AssistantTurn, ToolResult
+
+FORMATS: dict[str, str] = {
+    "minimax_m2": "minimax_m2:MiniMaxM2Format",
+    "openai": "openai:OpenAIFormat",
+}
+
+
+class ChatFormat(Protocol):
+    name: str
+    special_tokens: tuple[str, ...]
+    """Tokens a tokenizer must know as single added tokens for this format."""
+    end_of_turn: str
+    """The text that ends a model turn (the generation stop)."""
+
+    def render_prompt(self, system: str, tools: list[ToolSpec], user: str) -> str: ...
+    def render_assistant(self, turn: AssistantTurn) -> str: ...
+    def parse_assistant(self, text: str) -> AssistantTurn: ...
+    def render_tool_results(self, results: list[ToolResult]) -> str: ...
+    def render_nudge(self, text: str) -> str: ...
+
+
+def known_formats() -> list[str]:
+    return sorted(FORMATS)
+
+
+def get_format(name: str) -> ChatFormat:
+    """A chat format by name; an unknown name's error lists the valid names."""
+    try:
+        target = FORMATS[name]
+    except KeyError:
+        raise KeyError(f"unknown chat format {name!r}; known: {', '.join(known_formats())}") from None
+    module, cls = target.split(":")
+    return getattr(import_module(f"{__name__}.{module}"), cls)()
+
+
+def split_thinking(text: str, open_tag: str = "<think>", close_tag: str = "</think>") -> tuple[str, str]:
+    """(thinking, rest) of a model turn; a turn without a closed think block has no thinking."""
+    stripped = text.lstrip("\n")
+    if not stripped.startswith(open_tag) or close_tag not in stripped:
+        return "", text
+    inner, rest = stripped[len(open_tag):].split(close_tag, 1)
+    return _strip_one_newline(inner), rest
+
+
+def _strip_one_newline(text: str) -> str:
+    text = text[1:] if text.startswith("\n") else text
+    return text[:-1] if text.endswith("\n") else text
