@@ -7,6 +7,8 @@ dependencies, keyed by the dependency list so tasks with unchanged dependencies 
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 from envmine.builders import checkout
 from envmine.builders.base import CA_BUNDLE_PATH, base_layer, read_ca_bundle
 from envmine.builders.python_env import PythonEnv, detect_python, referenced_files, wanted_files
@@ -24,7 +26,9 @@ RESULTS_DIR = "/tmp/envmine-results"
 def plan_env(candidate: Candidate, settings: Settings) -> EnvSpec | Reject:
     """The environment spec for `candidate`, or a Reject with the build stage's reason code."""
     if candidate.language != "python":
-        return _reject(candidate, Reason.language_unsupported, f"no builder for {candidate.language}")
+        from envmine.builders.lang_env import plan_lang_env
+
+        return plan_lang_env(candidate, settings)
     try:
         mirror = ensure_clone(candidate.repo_url, settings.cache_dir)
     except (CloneError, ValueError) as exc:
@@ -46,9 +50,10 @@ def plan_env(candidate: Candidate, settings: Settings) -> EnvSpec | Reject:
 def python_spec(candidate: Candidate, settings: Settings, env: PythonEnv, ca_bundle: str) -> EnvSpec:
     """The EnvSpec for a detected Python environment (pure: no git, no Docker)."""
     language = load_language("python")
-    layers = python_layers(candidate.repo, candidate.base_commit, settings, env, ca_bundle, language)
+    cutoff = dependency_cutoff(candidate.created_at)
+    layers = python_layers(candidate.repo, candidate.base_commit, settings, env, ca_bundle, language, cutoff)
     test_files = pytest_files(candidate.test_files, language)
-    facts = env.facts() | {"environment_setup_commit": candidate.base_commit}
+    facts = env.facts() | {"environment_setup_commit": candidate.base_commit, "dependency_cutoff": cutoff}
     return EnvSpec(
         instance_id=candidate.instance_id, repo=candidate.repo, language="python",
         base_commit=candidate.base_commit, layers=layers, runner="pytest",
@@ -56,8 +61,18 @@ def python_spec(candidate: Candidate, settings: Settings, env: PythonEnv, ca_bun
     )
 
 
+def dependency_cutoff(created_at: datetime) -> str:
+    """Resolve dependencies as they were when the change was made: packages uploaded before the
+    first day of the following month. Pins resolution (a rebuild next year gets the same
+    versions) and keeps old test suites on the tools they were written for; tasks of one month
+    share the repository layer."""
+    at = created_at.astimezone(timezone.utc)
+    year, month = (at.year + 1, 1) if at.month == 12 else (at.year, at.month + 1)
+    return f"{year:04d}-{month:02d}-01T00:00:00Z"
+
+
 def python_layers(repo: str, base_commit: str, settings: Settings, env: PythonEnv, ca_bundle: str,
-                  language: LanguageSpec) -> list[LayerSpec]:
+                  language: LanguageSpec, cutoff: str | None = None) -> list[LayerSpec]:
     user = settings.docker.sandbox_user
     base = base_layer(settings, ca_bundle)
     toolchain = make_layer(
@@ -70,7 +85,7 @@ def python_layers(repo: str, base_commit: str, settings: Settings, env: PythonEn
         "repo", "python_repo.Dockerfile.j2", toolchain.tag,
         context_files={"requirements.txt": _lines(env.requirements),
                        "build-requirements.txt": _lines(env.build_requires)},
-        repo=repo, user=user, build_requires=bool(env.build_requires),
+        repo=repo, user=user, build_requires=bool(env.build_requires), cutoff=cutoff,
     )
     task = make_layer("task", "task.Dockerfile.j2", repo_layer.tag, repo=repo, base_commit=base_commit,
                       user=user, editable=env.editable)

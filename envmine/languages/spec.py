@@ -21,13 +21,23 @@ SPEC_DIR = Path(__file__).parent
 OVERRIDES_FILE = SPEC_DIR / "overrides.toml"
 
 
+def _check_regex(pattern: str) -> str:
+    """`pattern` itself when it compiles; a ValueError (which pydantic reports) when not."""
+    try:
+        re.compile(pattern, re.M)
+    except re.error as exc:
+        raise ValueError(f"invalid regular expression {pattern!r}: {exc}") from None
+    return pattern
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
 class FileRule(_Strict):
-    """A repository matches when a file matching `file` (a glob, relative to the root) exists
-    and, if `contains` is set, that regular expression is found in its text."""
+    """A repository matches when a file matching `file` exists and, if `contains` is set, that
+    regular expression is found in its text. `file` is a glob: without `/` it names root files
+    only; with `/`, `*` also crosses folders (`spec/*_spec.rb` matches `spec/a/b_spec.rb`)."""
 
     file: str
     contains: str | None = None
@@ -35,9 +45,7 @@ class FileRule(_Strict):
     @field_validator("contains")
     @classmethod
     def _compiles(cls, pattern: str | None) -> str | None:
-        if pattern is not None:
-            re.compile(pattern, re.M)
-        return pattern
+        return pattern if pattern is None else _check_regex(pattern)
 
 
 class Framework(_Strict):
@@ -50,6 +58,15 @@ class Framework(_Strict):
     detect: list[FileRule] = Field(default_factory=list)
     install: list[str] = Field(default_factory=list)
     """Shell commands (Jinja) run in /testbed as the sandbox user in the repo layer, with network."""
+    prepare: list[str] = Field(default_factory=list)
+    """Shell commands (Jinja) run in /testbed as the sandbox user in the task layer, over the
+    full source at the base commit, with network: fetch what the manifests alone cannot
+    (plugins, crates of path members) and compile once so offline test runs are quick."""
+    manifests: list[str] = Field(default_factory=list)
+    """Root files copied into the repo layer before `install` (missing ones are skipped); the
+    repo layer's tag covers their text, so tasks with unchanged manifests share it."""
+    resolved_command: str = ""
+    """Shell command printing the resolved dependency versions after `install` (one a line)."""
     test_command: str
     """Shell command (Jinja: `results_dir`, `test_files`) that runs the suite in /testbed and
     writes its machine-readable report(s) under `results_dir`."""
@@ -81,7 +98,7 @@ class DependencyCheck(_Strict):
         if bool(self.regex) == bool(self.json_keys):
             raise ValueError(f"dependency check on {self.file}: set exactly one of regex, json_keys")
         for pattern in [*(self.allowed), *([self.regex] if self.regex else [])]:
-            re.compile(pattern, re.M)
+            _check_regex(pattern)
         return self
 
 
@@ -132,13 +149,31 @@ class LanguageSpec(_Strict):
     unreachable: list[Unreachable] = Field(default_factory=list)
     test_function_patterns: list[str] = Field(default_factory=list)
     """Regular expressions (multi-line) that find test functions in a test file's text."""
+    build_failures: dict[Reason, str] = Field(default_factory=dict)
+    """Reason code -> regular expression over a failed build's log, checked in order before
+    the builder's generic classification (e.g. Maven's transfer errors -> unreachable)."""
 
     @field_validator("test_patterns", "test_function_patterns")
     @classmethod
     def _patterns_compile(cls, patterns: list[str]) -> list[str]:
         for pattern in patterns:
-            re.compile(pattern, re.M)
+            _check_regex(pattern)
         return patterns
+
+    @field_validator("build_failures")
+    @classmethod
+    def _failures_compile(cls, failures: dict[Reason, str]) -> dict[Reason, str]:
+        for pattern in failures.values():
+            _check_regex(pattern)
+        return failures
+
+    def framework(self, name: str) -> Framework:
+        """The framework called `name`; an unknown name's error lists the valid ones."""
+        for framework in self.frameworks:
+            if framework.name == name:
+                return framework
+        known = ", ".join(f.name for f in self.frameworks)
+        raise KeyError(f"{self.name} has no framework {name!r}; known: {known}")
 
     def is_test_file(self, path: str) -> bool:
         return any(re.search(p, path) for p in self.test_patterns)

@@ -184,3 +184,14 @@ def test_testbed_tar_holds_only_the_base_commit(tmp_path, make_repo):
     assert git("for-each-ref", "--format=%(refname)") == "refs/heads/main"
     assert not (testbed / "tests" / "test_mul.py").exists()
     assert git("status", "--porcelain") == ""
+
+
+def test_dependency_cutoff_is_the_start_of_the_next_month():
+    from datetime import datetime, timedelta, timezone
+
+    from envmine.builders.plan import dependency_cutoff
+
+    assert dependency_cutoff(datetime(2024, 12, 15, 23, 59, tzinfo=timezone.utc)) == "2025-01-01T00:00:00Z"
+    assert dependency_cutoff(datetime(2026, 1, 1, tzinfo=timezone.utc)) == "2026-02-01T00:00:00Z"
+    # Times are compared in UTC: 2024-03-31 23:30 at UTC-2 is already April in UTC.
+    assert dependency_cutoff(datetime(2024, 3, 31, 23, 30, tzinfo=timezone(timedelta(hours=-2)))) == "2024-05-01T00:00:00Z"

@@ -1,0 +1,250 @@
+"""Environments for every language but Python, driven by the language specs (TOML data).
+
+`plan_language` is pure: from a tree's paths and the text of the files the spec's rules name,
+it picks the test framework, checks that every package source can be reached, and gathers the
+install steps; `lang_spec` renders the four layers (base -> toolchain -> repo -> task) from the
+templates in `templates/lang/`. `plan_lang_env` is the edge that reads the clone.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import jinja2
+
+from envmine.builders import checkout
+from envmine.builders.base import base_layer, read_ca_bundle
+from envmine.builders.render import make_layer
+from envmine.languages import LanguageSpec, load_language
+from envmine.languages.spec import DependencyCheck, FileRule, Framework, RepoOverride, load_overrides
+from envmine.miners.clone import CloneError, ensure_clone
+from envmine.reasons import Reason, Stage
+from envmine.records import Candidate, EnvSpec, LayerSpec, Reject
+from envmine.settings import Settings
+
+RESULTS_DIR = "/tmp/envmine-results"
+MAX_READ_FILES = 64
+"""At most this many files are read for one plan (rules whose globs match many files)."""
+_SNIPPETS = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False)
+
+
+@dataclass
+class LangPlan:
+    """What planning decided for one repository at one commit."""
+
+    language: str
+    framework: str
+    runner: str
+    test_command: str
+    report_glob: str
+    install: list[str] = field(default_factory=list)
+    prepare: list[str] = field(default_factory=list)
+    manifests: dict[str, str] = field(default_factory=dict)
+    """Root manifests copied into the repo layer, by path, as text."""
+    packages: list[str] = field(default_factory=list)
+    """Debian packages of the repo layer (mapped dependencies, overrides)."""
+    env: dict[str, str] = field(default_factory=dict)
+    resolved_command: str = ""
+
+    def facts(self) -> dict[str, str]:
+        return {"language": self.language, "framework": self.framework, "report_glob": self.report_glob,
+                "repo_packages": ",".join(self.packages), "manifests": ",".join(sorted(self.manifests))}
+
+
+class PlanError(Exception):
+    """The repository cannot be built here; carries the reason code and a precise detail."""
+
+    def __init__(self, reason: Reason, detail: str):
+        super().__init__(detail)
+        self.reason, self.detail = reason, detail
+
+
+def matches_glob(pattern: str, path: str) -> bool:
+    """A pattern without `/` names root files only; with `/`, `*` also crosses folders."""
+    if "/" not in pattern and "/" in path:
+        return False
+    return fnmatch.fnmatchcase(path, pattern)
+
+
+def wanted_files(spec: LanguageSpec, paths: list[str]) -> list[str]:
+    """Paths whose text `plan_language` reads: files the spec's rules, checks and manifests name."""
+    patterns = [r.file for fw in spec.frameworks for r in fw.detect if r.contains]
+    patterns += [u.rule.file for u in spec.unreachable if u.rule.contains]
+    patterns += [c.file for c in spec.dependency_checks]
+    patterns += [m for fw in spec.frameworks for m in fw.manifests]
+    wanted = [p for p in paths if any(matches_glob(pat, p) for pat in patterns)]
+    return sorted(wanted)[:MAX_READ_FILES]
+
+
+def rule_matches(rule: FileRule, paths: list[str], files: dict[str, str]) -> bool:
+    """Whether a file matching `rule.file` exists (and holds `rule.contains`, when set)."""
+    for path in paths:
+        if not matches_glob(rule.file, path):
+            continue
+        if rule.contains is None or re.search(rule.contains, files.get(path, ""), re.M):
+            return True
+    return False
+
+
+def choose_framework(spec: LanguageSpec, paths: list[str], files: dict[str, str],
+                     override: RepoOverride | None = None) -> Framework:
+    """The override's framework, else the first whose detect rules match (empty = default)."""
+    if override and override.framework:
+        try:
+            return spec.framework(override.framework)
+        except KeyError as exc:
+            raise PlanError(Reason.install_unsupported, str(exc)) from None
+    for framework in spec.frameworks:
+        if not framework.detect or any(rule_matches(r, paths, files) for r in framework.detect):
+            return framework
+    known = ", ".join(f.name for f in spec.frameworks)
+    raise PlanError(Reason.install_unsupported, f"no {spec.name} test framework detected (known: {known})")
+
+
+def check_unreachable(spec: LanguageSpec, paths: list[str], files: dict[str, str]) -> None:
+    """Raise PlanError for the first unreachable-source marker that applies."""
+    root = {p for p in paths if "/" not in p}
+    for marker in spec.unreachable:
+        if any(matches_glob(u, p) for u in marker.unless for p in root):
+            continue
+        if rule_matches(marker.rule, paths, files):
+            raise PlanError(marker.reason, marker.detail or f"{marker.rule.file} needs an unreachable source")
+
+
+def declared_dependencies(check: DependencyCheck, text: str) -> list[str]:
+    """Dependency names a manifest declares (regex group 1, or keys of the JSON objects)."""
+    if check.regex:
+        return sorted(set(re.findall(check.regex, text, re.M)))
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise PlanError(Reason.install_unsupported, f"{check.file}: not valid JSON: {exc}") from exc
+    names = set()
+    for key in check.json_keys:
+        section = data.get(key) if isinstance(data, dict) else None
+        names |= set(section) if isinstance(section, dict) else set()
+    return sorted(names)
+
+
+def dependency_packages(spec: LanguageSpec, paths: list[str], files: dict[str, str]) -> list[str]:
+    """Debian packages for the declared dependencies; PlanError when one has no reachable source."""
+    packages: set[str] = set()
+    for check in spec.dependency_checks:
+        for path in (p for p in paths if matches_glob(check.file, p)):
+            missing = []
+            for name in declared_dependencies(check, files.get(path, "")):
+                if name in check.debian:
+                    packages.add(check.debian[name])
+                elif not any(re.fullmatch(a, name) for a in check.allowed):
+                    missing.append(name)
+            if missing:
+                needs = ", ".join(missing)
+                raise PlanError(check.reason, f"{path} needs {needs} (no Debian package; registry unreachable)")
+    return sorted(packages)
+
+
+def render_snippet(text: str, **context: object) -> str:
+    """Render one shell snippet from a spec (Jinja, StrictUndefined)."""
+    return _SNIPPETS.from_string(text).render(**context)
+
+
+def plan_language(spec: LanguageSpec, paths: list[str], files: dict[str, str],
+                  override: RepoOverride | None = None, test_files: list[str] | None = None) -> LangPlan:
+    """Decide framework, install steps and test command for a tree; PlanError when unbuildable."""
+    override = override or RepoOverride()
+    check_unreachable(spec, paths, files)
+    framework = choose_framework(spec, paths, files, override)
+    packages = {*spec.repo_packages, *dependency_packages(spec, paths, files), *override.packages}
+    context = {"results_dir": RESULTS_DIR, "test_files": list(test_files or [])}
+    command = override.test_command or framework.test_command
+    manifests = {p: files[p] for p in paths if p in framework.manifests and p in files}
+    install = override.install if override.install is not None else framework.install
+    return LangPlan(
+        language=spec.name, framework=framework.name, runner=override.runner or framework.runner,
+        test_command=render_snippet(command, **context).strip(),
+        report_glob=override.report_glob or framework.report_glob,
+        install=[render_snippet(c, **context) for c in install],
+        prepare=[render_snippet(c, **context) for c in framework.prepare],
+        manifests=manifests, packages=sorted(packages), env={**framework.env, **override.env},
+        resolved_command=framework.resolved_command,
+    )
+
+
+def lang_layers(plan: LangPlan, spec: LanguageSpec, repo: str, base_commit: str, settings: Settings,
+                ca_bundle: str) -> list[LayerSpec]:
+    """The four layers of a planned environment (pure: no git, no Docker)."""
+    user = settings.docker.sandbox_user
+    base = base_layer(settings, ca_bundle)
+    registry = spec.registry_toolchain
+    setup = [render_snippet(c, user=user) for c in spec.toolchain_setup]
+    if registry:
+        setup += [render_snippet(c, version=registry.version, user=user) for c in registry.commands]
+    toolchain = make_layer("toolchain", "lang/toolchain.Dockerfile.j2", base.tag,
+                           packages=spec.toolchain_packages, setup=setup, env=spec.toolchain_env,
+                           registry=registry, user=user)
+    repo_layer = make_layer(
+        "repo", "lang/repo.Dockerfile.j2", toolchain.tag,
+        context_files={f"manifests/{path}": text for path, text in plan.manifests.items()},
+        language=plan.language, framework=plan.framework, repo=repo, user=user, packages=plan.packages,
+        env=plan.env, manifests=sorted(plan.manifests), install=plan.install,
+        resolved_command=plan.resolved_command,
+    )
+    task = make_layer("task", "lang/task.Dockerfile.j2", repo_layer.tag, language=plan.language, repo=repo,
+                      base_commit=base_commit, user=user, prepare=plan.prepare)
+    return [base, toolchain, repo_layer, task]
+
+
+def lang_spec(candidate: Candidate, settings: Settings, plan: LangPlan, spec: LanguageSpec,
+              ca_bundle: str) -> EnvSpec:
+    """The EnvSpec of a planned environment (pure)."""
+    layers = lang_layers(plan, spec, candidate.repo, candidate.base_commit, settings, ca_bundle)
+    test_files = sorted({p for p in candidate.test_files if spec.is_test_file(p)})
+    facts = plan.facts() | {"environment_setup_commit": candidate.base_commit, "repo_url": candidate.repo_url}
+    return EnvSpec(instance_id=candidate.instance_id, repo=candidate.repo, language=spec.name,
+                   base_commit=candidate.base_commit, layers=layers, test_command=plan.test_command,
+                   runner=plan.runner, test_files=test_files, toolchain=facts)
+
+
+def classify_build_failure(language: str, log: str) -> Reason | None:
+    """The spec's reason code for a failed build's log, or None (generic classification)."""
+    for reason, pattern in load_language(language).build_failures.items():
+        if re.search(pattern, log, re.M):
+            return Reason(reason)
+    return None
+
+
+def plan_lang_env(candidate: Candidate, settings: Settings) -> EnvSpec | Reject:
+    """The environment spec for a non-Python `candidate`, or a build-stage Reject."""
+    override = load_overrides().get(candidate.repo)
+    language = (override.language if override and override.language else None) or candidate.language
+    try:
+        spec = load_language(language)
+        mirror = ensure_clone(candidate.repo_url, settings.cache_dir)
+        if not checkout.has_commit(mirror, candidate.base_commit):
+            raise PlanError(Reason.checkout_failed, f"commit {candidate.base_commit} not in the clone")
+        paths = tree_paths(mirror, candidate.base_commit)
+        files = checkout.read_files(mirror, candidate.base_commit, wanted_files(spec, paths))
+        plan = plan_language(spec, paths, files, override, candidate.test_files)
+    except KeyError as exc:
+        return _reject(candidate, Reason.language_unsupported, str(exc))
+    except (CloneError, checkout.CheckoutError, ValueError) as exc:
+        return _reject(candidate, Reason.clone_failed, str(exc))
+    except PlanError as exc:
+        return _reject(candidate, exc.reason, exc.detail)
+    return lang_spec(candidate, settings, plan, spec, read_ca_bundle(settings))
+
+
+def tree_paths(mirror: Path, commit: str) -> list[str]:
+    """Every file path in `commit`'s tree."""
+    args = ["-C", str(mirror), "-c", "core.quotepath=off", "ls-tree", "-r", "-z", "--name-only", commit]
+    out = checkout.git(args).stdout
+    return [p for p in out.split("\x00") if p]
+
+
+def _reject(candidate: Candidate, reason: Reason, detail: str) -> Reject:
+    return Reject(stage=Stage.build, reason=reason, subject=candidate.instance_id, repo=candidate.repo,
+                  detail=detail[:2000], language=candidate.language)

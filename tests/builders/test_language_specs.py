@@ -1,0 +1,236 @@
+"""The language specs as data: every spec loads and is consistent, and planning from a tree's
+files picks the framework, installs and rejects with the precise reason code."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+
+import pytest
+
+from envmine.builders.lang_env import (
+    PlanError,
+    classify_build_failure,
+    lang_spec,
+    matches_glob,
+    plan_language,
+    wanted_files,
+)
+from envmine.languages import known_languages, load_language
+from envmine.languages.spec import SPEC_DIR, LanguageSpec, load_overrides, parse_overrides
+from envmine.miners.history import detect_language
+from envmine.reasons import Reason
+from envmine.records import Candidate
+from envmine.settings import Settings
+from envmine.validators.parsers import known_runners
+
+TWELVE = ["c", "cpp", "go", "java", "javascript", "kotlin", "php", "python", "ruby", "rust", "scala", "typescript"]
+NON_PYTHON = [name for name in TWELVE if name != "python"]
+
+
+def test_all_twelve_languages_have_a_valid_spec():
+    assert known_languages() == TWELVE
+    for name in TWELVE:
+        spec = load_language(name)
+        assert spec.name == name
+        assert spec.runner in known_runners()
+
+
+@pytest.mark.parametrize("name", NON_PYTHON)
+def test_spec_frameworks_name_known_runners_and_write_reports(name):
+    spec = load_language(name)
+    assert spec.frameworks, name
+    assert spec.toolchain_packages, name
+    for framework in spec.frameworks:
+        assert framework.runner in known_runners()
+        assert "{{ results_dir }}" in framework.test_command
+    assert spec.frameworks[0].runner == spec.runner
+
+
+def test_unknown_language_lists_the_known_ones():
+    with pytest.raises(KeyError, match="known: c, cpp, go"):
+        load_language("cobol")
+
+
+def test_invalid_spec_is_rejected_when_loaded():
+    data = tomllib.loads((SPEC_DIR / "go.toml").read_text())
+    data["unreachable"][0]["reason"] = "no_such_reason"
+    with pytest.raises(ValueError, match="reason"):
+        LanguageSpec.model_validate(data)
+    data = tomllib.loads((SPEC_DIR / "go.toml").read_text())
+    data["frameworks"][0]["detect"] = [{"file": "go.mod", "contains": "(unclosed"}]
+    with pytest.raises(ValueError):
+        LanguageSpec.model_validate(data)
+    data = tomllib.loads((SPEC_DIR / "ruby.toml").read_text())
+    data["dependency_checks"][0]["json_keys"] = ["require"]
+    with pytest.raises(ValueError, match="exactly one of regex, json_keys"):
+        LanguageSpec.model_validate(data)
+
+
+def test_overrides_are_validated_on_load():
+    assert load_overrides() == {}
+    parsed = parse_overrides('[overrides."acme/app"]\nframework = "vitest"\npackages = ["libssl-dev"]\n')
+    assert parsed["acme/app"].framework == "vitest"
+    assert parsed["acme/app"].packages == ["libssl-dev"]
+    with pytest.raises(ValueError, match="unknown language"):
+        parse_overrides('[overrides."acme/app"]\nlanguage = "cobol"\n')
+    with pytest.raises(ValueError):
+        parse_overrides('[overrides."acme/app"]\ntest_comand = "make"\n')
+    with pytest.raises(ValueError, match="unknown top-level"):
+        parse_overrides('[acme]\nx = 1\n')
+
+
+@pytest.mark.parametrize(("paths", "language"), [
+    (["go.mod", "calc.go", "calc_test.go"], "go"),
+    (["Cargo.toml", "src/lib.rs", "tests/calc.rs"], "rust"),
+    (["package.json", "src/a.js", "__tests__/a.test.js"], "javascript"),
+    (["package.json", "tsconfig.json", "src/a.ts", "test/a.test.ts", "jest.config.js"], "typescript"),
+    (["pom.xml", "src/main/java/A.java", "src/test/java/ATest.java"], "java"),
+    (["pom.xml", "src/main/kotlin/A.kt", "src/test/kotlin/ATest.kt"], "kotlin"),
+    (["build.sbt", "src/main/scala/A.scala"], "scala"),
+    (["CMakeLists.txt", "src/a.c", "include/a.h", "tests/test_a.c"], "c"),
+    (["CMakeLists.txt", "src/a.cpp", "include/a.h", "tests/a_test.cpp"], "cpp"),
+    (["Gemfile", "lib/a.rb", "spec/a_spec.rb"], "ruby"),
+    (["composer.json", "src/A.php", "tests/ATest.php"], "php"),
+])
+def test_language_detection_from_files(paths, language):
+    assert detect_language(paths) == language
+
+
+def test_glob_without_slash_names_root_files_only():
+    assert matches_glob("build.gradle*", "build.gradle.kts")
+    assert not matches_glob("build.gradle*", "sub/build.gradle")
+    assert matches_glob("spec/*_spec.rb", "spec/models/user_spec.rb")
+
+
+@pytest.mark.parametrize(("language", "paths", "files", "framework", "runner"), [
+    ("javascript", ["package.json"], {"package.json": '{"devDependencies": {"jest": "29.7.0"}}'}, "jest", "jest"),
+    ("javascript", ["package.json"], {"package.json": '{"devDependencies": {"vitest": "3"}}'}, "vitest", "vitest"),
+    ("javascript", ["package.json"], {"package.json": '{"devDependencies": {"mocha": "10"}}'}, "mocha", "mocha"),
+    ("javascript", ["package.json"], {"package.json": '{"scripts": {"test": "node --test"}}'}, "node-test", "node_test"),
+    ("ruby", ["lib/a.rb", "test/a_test.rb"], {}, "minitest", "minitest"),
+    ("ruby", [".rspec", "lib/a.rb"], {}, "rspec", "rspec"),
+    ("cpp", ["CMakeLists.txt"], {"CMakeLists.txt": "enable_testing()\n"}, "ctest", "ctest"),
+    ("scala", ["pom.xml"], {}, "maven", "scalatest"),
+])
+def test_framework_detection(language, paths, files, framework, runner):
+    plan = plan_language(load_language(language), paths, files)
+    assert (plan.framework, plan.runner) == (framework, runner)
+    assert "/tmp/envmine-results" in plan.test_command
+
+
+@pytest.mark.parametrize(("language", "paths", "files", "reason", "detail"), [
+    ("java", ["build.gradle", "gradlew", "src/main/java/A.java"], {}, Reason.gradle_unreachable, "Gradle"),
+    ("kotlin", ["settings.gradle.kts", "build.gradle.kts"], {}, Reason.gradle_unreachable, "Gradle"),
+    ("scala", ["build.sbt"], {}, Reason.sbt_unreachable, "sbt"),
+    ("ruby", ["Gemfile", "spec/a_spec.rb"], {"Gemfile": "gem 'rails', '~> 7'\ngem 'rspec'\n"},
+     Reason.rubygems_unreachable, "Gemfile needs rails"),
+    ("php", ["composer.json", "phpunit.xml"],
+     {"composer.json": '{"require": {"php": ">=8.1", "ext-json": "*", "guzzlehttp/guzzle": "^7"}}'},
+     Reason.packagist_unreachable, "composer.json needs guzzlehttp/guzzle"),
+    ("rust", ["Cargo.toml"], {"Cargo.toml": '[dependencies]\nfoo = { git = "https://github.com/a/foo" }\n'},
+     Reason.git_dependency_unreachable, "git repository"),
+    ("javascript", ["package.json"], {"package.json": '{"dependencies": {"x": "github:a/x"}, "devDependencies": {"jest": "1"}}'},
+     Reason.git_dependency_unreachable, "git host"),
+    ("c", ["Makefile", "src/a.c"], {}, Reason.install_unsupported, "no c test framework"),
+])
+def test_unreachable_sources_reject_with_precise_reason(language, paths, files, reason, detail):
+    with pytest.raises(PlanError) as caught:
+        plan_language(load_language(language), paths, files)
+    assert caught.value.reason == reason
+    assert detail in caught.value.detail
+
+
+def test_gradle_project_with_a_pom_builds_with_maven():
+    plan = plan_language(load_language("java"), ["pom.xml", "build.gradle"], {})
+    assert plan.framework == "maven"
+
+
+def test_ruby_gems_from_debian_become_repo_packages():
+    gemfile = "source 'https://rubygems.org'\ngem 'rspec', '~> 3.13'\ngem 'rack'\ngem \"simplecov\", require: false\n"
+    plan = plan_language(load_language("ruby"), ["Gemfile", ".rspec"], {"Gemfile": gemfile})
+    assert plan.packages == ["ruby-rack", "ruby-simplecov"]
+
+
+def test_php_without_packagist_dependencies_plans_phpunit():
+    composer = '{"require": {"php": ">=8.1"}, "require-dev": {"phpunit/phpunit": "^11"}}'
+    plan = plan_language(load_language("php"), ["composer.json", "phpunit.xml"], {"composer.json": composer})
+    assert plan.test_command == "phpunit --do-not-cache-result --log-junit /tmp/envmine-results/phpunit.xml"
+    assert plan.prepare == ["if [ -f composer.json ]; then composer dump-autoload --no-interaction; fi"]
+
+
+def test_wanted_files_reads_only_what_rules_need():
+    spec = load_language("javascript")
+    paths = ["package.json", "package-lock.json", "src/a.js", "sub/package.json", ".yarnrc.yml"]
+    assert wanted_files(spec, paths) == ["package-lock.json", "package.json"]
+
+
+def test_manifests_go_into_the_repo_layer_and_key_it():
+    spec = load_language("javascript")
+    files = {"package.json": '{"devDependencies": {"jest": "29.7.0"}}', "package-lock.json": "{}"}
+    plan = plan_language(spec, ["package.json", "package-lock.json", "src/a.js"], files)
+    candidate = Candidate(instance_id="a__b-1", repo="a/b", source="git", repo_url="/tmp/x",
+                          base_commit="0" * 40, head_commit="1" * 40, patch="", test_patch="",
+                          problem_statement="p", created_at="2026-01-01T00:00:00Z", language="javascript",
+                          test_files=["__tests__/a.test.js", "src/a.js"])
+    settings = Settings(home="/tmp/envmine-spec-test")
+    env = lang_spec(candidate, settings, plan, spec, ca_bundle="")
+    assert [layer.name for layer in env.layers] == ["base", "toolchain", "repo", "task"]
+    repo = env.layers[2]
+    assert set(repo.context_files) == {"manifests/package.json", "manifests/package-lock.json"}
+    assert "RUN if [ -f package-lock.json ]; then npm ci; else npm install; fi" in repo.dockerfile
+    assert "ADD testbed.tar /" in env.layers[3].dockerfile
+    assert env.test_files == ["__tests__/a.test.js"]
+    assert env.toolchain["repo_url"] == "/tmp/x"
+    changed = plan_language(spec, ["package.json", "package-lock.json"], {**files, "package-lock.json": "{\"v\": 2}"})
+    other = lang_spec(candidate, settings, changed, spec, ca_bundle="")
+    assert other.layers[1].tag == env.layers[1].tag
+    assert other.layers[2].tag != env.layers[2].tag
+
+
+def test_jvm_languages_share_one_toolchain_image():
+    settings = Settings(home="/tmp/envmine-spec-test")
+    candidate = Candidate(instance_id="a__b-1", repo="a/b", source="git", repo_url="/tmp/x",
+                          base_commit="0" * 40, head_commit="1" * 40, patch="", test_patch="",
+                          problem_statement="p", created_at="2026-01-01T00:00:00Z")
+    tags = set()
+    for name in ("java", "kotlin", "scala"):
+        spec = load_language(name)
+        plan = plan_language(spec, ["pom.xml"], {})
+        tags.add(lang_spec(candidate, settings, plan, spec, ca_bundle="").layers[1].tag)
+    assert len(tags) == 1
+
+
+@pytest.mark.parametrize(("language", "log", "reason"), [
+    ("java", "[ERROR] Could not transfer artifact org.x:y:pom:1 from/to central", Reason.dependency_source_unreachable),
+    ("rust", "error: package `foo v1.0.0` cannot be built because it requires rustc 1.88 or newer", Reason.toolchain_unavailable),
+    ("javascript", "npm error code E404\nnpm error 404 Not Found - GET https://registry.npmjs.org/nope", Reason.dependency_source_unreachable),
+    ("go", "go: example.com/x@v1.0.0: unrecognized import path \"example.com/x\"", Reason.dependency_source_unreachable),
+    ("go", "all fine", None),
+])
+def test_build_failures_are_classified_by_the_spec(language, log, reason):
+    assert classify_build_failure(language, log) == reason
+
+
+@pytest.mark.parametrize("name", TWELVE)
+def test_test_patterns_and_function_patterns(name):
+    spec = load_language(name)
+    samples = {
+        "go": ("pkg/calc_test.go", "func TestAbs(t *testing.T) {"),
+        "rust": ("tests/calc.rs", "#[test]\nfn abs_of_negative() {"),
+        "javascript": ("__tests__/calc.test.js", "test('abs', () => {"),
+        "typescript": ("src/calc.spec.ts", "  it('abs', () => {"),
+        "java": ("src/test/java/ex/CalcTest.java", "    @Test\n    void abs() {"),
+        "kotlin": ("src/test/kotlin/CalcTest.kt", "    @Test\n    fun abs() {"),
+        "scala": ("src/test/scala/CalcSuite.scala", '  test("abs") {'),
+        "c": ("tests/test_abs.c", "void test_abs(void) {"),
+        "cpp": ("tests/abs_test.cpp", "TEST(Calc, Abs) {"),
+        "ruby": ("spec/calc_spec.rb", '  it "abs" do'),
+        "php": ("tests/CalcTest.php", "    public function testAbs(): void"),
+        "python": ("tests/test_calc.py", "def test_abs():"),
+    }
+    path, source = samples[name]
+    assert spec.is_test_file(path)
+    assert not spec.is_test_file("src/main" + {"python": ".py"}.get(name, spec.extensions[0]))
+    if spec.test_function_patterns:
+        assert any(re.search(p, source, re.M) for p in spec.test_function_patterns)
