@@ -144,7 +144,7 @@ def test_plan_env_rejections(tmp_path, settings, make_repo, make_candidate, pypr
     missing = plan_env(candidate_for(repo, "f" * 40, shas[1], 0), settings)
     assert isinstance(missing, Reject) and missing.reason == "checkout_failed" and missing.stage == "build"
     go = candidate_for(repo, shas[0], shas[1], 0).model_copy(update={"language": "go"})
-    assert plan_env(go, settings).reason == "language_unsupported"
+    assert plan_env(go, settings).reason == "install_unsupported"  # no go.mod: the Go spec finds no install
     (repo / "pyproject.toml").write_text(pyproject_text.replace('">=3.9"', '">=3.8,<3.12"'))
     subprocess.run(["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qam", "old"],
                    check=True)
