@@ -14,6 +14,7 @@ from typing import Any
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_table_artifact
+from prefect.cache_policies import NO_CACHE
 from prefect.concurrency.sync import concurrency
 from prefect.futures import as_completed
 from prefect.task_runners import ThreadPoolTaskRunner
@@ -50,7 +51,10 @@ def _candidate_cache_key(_context: Any, parameters: dict[str, Any]) -> str:
     )
 
 
-@task(retries=3, retry_delay_seconds=[10, 60, 300], task_run_name="mine {source.label}")
+# NO_CACHE: mining reads a changing outside world, and `on_batch` (a closure over the catalog)
+# cannot be hashed into a cache key.
+@task(retries=3, retry_delay_seconds=[10, 60, 300], task_run_name="mine {source.label}",
+      cache_policy=NO_CACHE)
 def mine_source(source: SourceConfig, settings: Settings, max_candidates: int | None,
                 cursor: str | None, github: dict[str, Any], on_batch=None):
     """Mine one source (registries and GitHub can fail transiently: retried with backoff)."""
@@ -128,7 +132,8 @@ def pipeline(config: dict[str, Any], home: str | None = None, force: bool = Fals
         processed = set() if force else _processed(catalog)
         cursors = _cursors(catalog)
         for source in _all_sources(cfg, settings, catalog):
-            limit = source.max_candidates or cfg.run.max_candidates
+            limit = source.max_candidates or (cfg.github.get("max_candidates_per_repo") if source.kind == "github"
+                                               else None) or cfg.run.max_candidates
             cursor = cursors.get(source.repo) if source.kind == "github" else None
             mined = mine_source(source, settings, limit, cursor, cfg.github,
                                 on_batch=_batch_writer(catalog) if source.kind == "github" else None)

@@ -121,8 +121,9 @@ class Collect(logging.Handler):
         self.lines.append(self.format(record))
 
 
-def cli(*args: str, **kw):
-    result = runner.invoke(app, list(args), env={TOKEN_ENV: TOKEN}, catch_exceptions=False, **kw)
+def cli(*args: str):
+    """Invoke the real CLI with the token in its environment variable; it must succeed."""
+    result = runner.invoke(app, list(args), env={TOKEN_ENV: TOKEN}, catch_exceptions=False)
     assert result.exit_code == 0, result.output
     return result
 
@@ -137,7 +138,7 @@ def mined(tmp_path_factory, prefect_harness):
     config = root / "run.toml"
     config.write_text(CONFIG.format(base_url=fake.base_url, token_env=TOKEN_ENV))
     logs = Collect()
-    # The loggers that see requests (Prefect reconfigures the root logger during a run).
+    # Handlers on the loggers that see requests: records did not reach a root handler during a run.
     watched = [logging.getLogger(n) for n in ("github", "urllib3", "envmine")]
     levels = [lg.level for lg in watched]
     with pytest.MonkeyPatch.context() as mp:
