@@ -13,15 +13,17 @@ config=${1:-envmine/default.toml}
 
 "$BIN/prefect" server start --host 127.0.0.1 --port "$port" >"$work/server.log" 2>&1 &
 server=$!
+serving=
+trap 'kill $serving $server 2>/dev/null || true; wait 2>/dev/null || true' EXIT
+for _ in $(seq 1 90); do curl -sf "$PREFECT_API_URL/health" >/dev/null && break; sleep 1; done
+curl -sf "$PREFECT_API_URL/health" >/dev/null || { echo "Prefect server did not start; see $work/server.log"; exit 1; }
+
 "$BIN/envmine" serve --cron "* * * * *" --config "$config" --name demo >"$work/serve.log" 2>&1 &
 serving=$!
-trap 'kill $serving $server 2>/dev/null || true; wait 2>/dev/null || true' EXIT
-
-for _ in $(seq 1 60); do curl -sf "$PREFECT_API_URL/health" >/dev/null && break; sleep 1; done
-echo "server up; waiting for the every-minute schedule to fire (up to 6 minutes)"
+echo "server up, deployment served; waiting for the every-minute schedule to fire (up to 6 minutes)"
 for _ in $(seq 1 72); do
     state=$(curl -sf -X POST "$PREFECT_API_URL/flow_runs/filter" -H 'content-type: application/json' \
-        -d '{"flow_runs": {"deployment_id": {"is_null_": false}}, "limit": 5, "sort": "START_TIME_DESC"}' \
+        -d '{"flow_runs": {"deployment_id": {"is_null_": false}, "state": {"type": {"any_": ["RUNNING", "COMPLETED", "FAILED", "CRASHED"]}}}, "limit": 5}' \
         | "$BIN/python" -c 'import json,sys; runs=json.load(sys.stdin); print(" ".join(r["state_type"] for r in runs))')
     echo "scheduled runs: ${state:-none}"
     case " $state " in
