@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 
 from envmine.builders import checkout, engine
 from envmine.builders.base import SANDBOX_UID, BaseImageError, ensure_base_image
+from envmine.builders.lang_env import classify_build_failure
 from envmine.miners.clone import CloneError, ensure_clone
 from envmine.reasons import Reason, Stage
 from envmine.records import Build, BuildStatus, EnvSpec, LayerSpec, Reject
@@ -14,15 +14,10 @@ from envmine.settings import Settings
 
 FREEZE_PATHS = {"repo": "/opt/envmine/freeze.txt", "task": "/opt/envmine/freeze-task.txt"}
 """Where each layer records `pip freeze` (the task layer's only when it installs the project)."""
-_UNREACHABLE = re.compile(
-    r"Could not fetch URL|Failed to establish a new connection|Temporary failure in name resolution"
-    r"|Name or service not known|Network is unreachable|CERTIFICATE_VERIFY_FAILED|SSLError"
-    r"|Max retries exceeded|Could not resolve host|unable to access 'https?://"
-)
-_WRONG_PYTHON = re.compile(r"requires a different Python|Requires-Python")
-_PIP = re.compile(
-    r"pip install|ERROR: |No matching distribution|ResolutionImpossible|subprocess-exited-with-error"
-)
+SPEC_CLASSIFIED_LAYERS = ("repo", "task")
+"""Layers whose failures the language spec's `[build_failures]` patterns classify. Not the
+toolchain layer: its log echoes its own commands (Python's names `pip install`), which the
+patterns would mistake for a failed dependency install."""
 
 
 def build_env(spec: EnvSpec, settings: Settings,
@@ -56,7 +51,7 @@ def build_layer(spec: EnvSpec, layer: LayerSpec, settings: Settings,
         record.duration_s, record.log = outcome.duration_s, outcome.log
         if not outcome.ok:
             record.status = BuildStatus.failed
-            record.reason = failure_reason(layer.name, outcome.error, outcome.log)
+            record.reason = failure_reason(layer.name, outcome.error, outcome.log, spec.language)
             record.log = (outcome.log + "\n" + outcome.error)[-engine.LOG_TAIL_CHARS:]
             return record
         record.status = BuildStatus.built
@@ -66,20 +61,27 @@ def build_layer(spec: EnvSpec, layer: LayerSpec, settings: Settings,
     return record
 
 
-def failure_reason(layer: str, error: str, log: str) -> Reason:
-    """The reason code for a failed build of `layer`, from the engine's error and log tail."""
+def failure_reason(layer: str, error: str, log: str, language: str = "python") -> Reason:
+    """The reason code for a failed build of `layer`, from the engine's error and log tail.
+
+    The language spec's `[build_failures]` patterns decide first (repo and task layers: the
+    layers that install dependencies or run the framework's `prepare`). A task-layer failure
+    nothing explains is `checkout_failed` for Python, whose task layer only lays out /testbed,
+    and `build_failed` elsewhere, where it runs `prepare` (fetching and compiling).
+    """
     text = f"{log}\n{error}"
     if "exceeded" in error and "build" in error:
         return Reason.build_timeout
-    if layer in ("repo", "task"):
-        if _WRONG_PYTHON.search(text):
-            return Reason.toolchain_unavailable
-        if _UNREACHABLE.search(text):
-            return Reason.dependency_source_unreachable
-        if _PIP.search(text):
-            return Reason.dependency_install_failed
-        if layer == "task":
-            return Reason.checkout_failed
+    if layer not in SPEC_CLASSIFIED_LAYERS:
+        return Reason.build_failed
+    try:
+        reason = classify_build_failure(language, text)
+    except KeyError:  # a language without a spec: the generic rules below
+        reason = None
+    if reason is not None:
+        return reason
+    if layer == "task" and language == "python":
+        return Reason.checkout_failed
     return Reason.build_failed
 
 

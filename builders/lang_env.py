@@ -206,7 +206,8 @@ def lang_spec(candidate: Candidate, settings: Settings, plan: LangPlan, spec: La
     facts = plan.facts() | {"environment_setup_commit": candidate.base_commit, "repo_url": candidate.repo_url}
     return EnvSpec(instance_id=candidate.instance_id, repo=candidate.repo, language=spec.name,
                    base_commit=candidate.base_commit, layers=layers, test_command=plan.test_command,
-                   runner=plan.runner, test_files=test_files, toolchain=facts)
+                   runner=plan.runner, test_files=test_files, toolchain=facts,
+                   report_glob=plan.report_glob)
 
 
 def classify_build_failure(language: str, log: str) -> Reason | None:

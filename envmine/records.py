@@ -124,6 +124,9 @@ class EnvSpec(Record):
     test_files: list[str] = Field(default_factory=list)
     toolchain: dict[str, str] = Field(default_factory=dict)
     """Detected toolchain facts (python version, install method, extras, ...)."""
+    report_glob: str = "*"
+    """Which files under the results folder are reports for `runner` (fnmatch on the file
+    name); others (logs, caches a tool drops there) are not parsed."""
 
     @property
     def image(self) -> str:
@@ -214,6 +217,8 @@ class TaskInstance(Record):
     source: SourceKind
     runner: str
     test_command: str
+    report_glob: str = "*"
+    """Which files the test command writes are reports for `runner` (see EnvSpec.report_glob)."""
     stability: dict[str, float] = Field(default_factory=dict)
     """Per-test pass rate over the repeated `after` runs (1.0 = always passed)."""
     modified_functions: list[str] = Field(default_factory=list)

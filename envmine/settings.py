@@ -85,6 +85,13 @@ class ValidationSettings(BaseModel):
     after_runs: int = 2
     """How many times the `after` state runs; tests that disagree are flaky."""
     max_patch_lines: int = 2000
+    compile_failure_counts_as_fail: bool = True
+    """SWE-bench-java's policy for compiled languages (specs with `compiled = true`): when the
+    `before` run ended by itself (end marker, no timeout) with a non-zero exit code and no test
+    results, the test patch did not compile (it uses an API the fix adds). Every test that
+    passes in all `after` runs is then FAIL_TO_PASS, PASS_TO_PASS is empty, and the instance's
+    provenance says `before: compile_failure`. The `after` runs stay as strict as ever. False
+    rejects such candidates as `suite_did_not_run`, as for every other language."""
 
 
 class Settings(BaseModel):

@@ -120,21 +120,32 @@ def default_branch(git_dir: Path) -> str | None:
     return ref or None
 
 
+VENDORED_DIRS = frozenset({"node_modules", "vendor", "third_party", ".git"})
+"""Folders of copied-in dependencies (or git's own data), left out of language detection."""
+
+
+def is_vendored(path: str) -> bool:
+    """Whether `path` lies under a vendored folder (any of its folders is in VENDORED_DIRS)."""
+    return any(part in VENDORED_DIRS for part in path.split("/")[:-1])
+
+
 def detect_language(
     files: list[str], languages: list[str] | None = None, default: str = "python"
 ) -> str:
     """The language whose spec best fits `files`: root manifests first, then extension share.
 
     Among specs whose `detect_files` sit at the root, the one with the largest share of source
-    files wins; without any root manifest, the largest share wins; else `default`.
+    files wins; without any root manifest, the largest share wins; else `default`. Files under
+    vendored folders (`VENDORED_DIRS`, at any depth) are someone else's code and not counted.
     """
     names = languages if languages is not None else known_languages()
     root = {f for f in files if "/" not in f}
+    own = [f for f in files if not is_vendored(f)]
     scores: list[tuple[bool, int, str]] = []
     for name in names:
         spec = load_language(name)
         manifest = any(d in root for d in spec.detect_files)
-        share = sum(PurePosixPath(f).suffix in spec.extensions for f in files)
+        share = sum(PurePosixPath(f).suffix in spec.extensions for f in own)
         if manifest or share:
             scores.append((manifest, share, name))
     if not scores:

@@ -11,10 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from envmine.miners.patches import file_diffs
-from envmine.records import EnvSpec, LayerSpec, TaskInstance, TestRun
+from envmine.records import TaskInstance, TestRun
 from envmine.settings import Settings
 from envmine.validators.grading import PatchGrade, grade_patch
-from envmine.validators.run import run_tests
+from envmine.validators.run import run_tests, spec_of
 
 
 @dataclass
@@ -32,20 +32,12 @@ def agent_patch(diff: str, test_patch: str) -> str:
     return "".join(fd.text for fd in file_diffs(diff) if fd.path not in test_files)
 
 
-def eval_spec(instance: TaskInstance) -> EnvSpec:
-    """The minimal EnvSpec the validators' runner needs to test `instance` in its image."""
-    layer = LayerSpec(name="task", dockerfile="", tag=instance.image)
-    return EnvSpec(instance_id=instance.instance_id, repo=instance.repo, language=instance.language,
-                   base_commit=instance.base_commit, layers=[layer], test_command=instance.test_command,
-                   runner=instance.runner)
-
-
 def grade_diff(instance: TaskInstance, diff: str, settings: Settings) -> Reward:
     """Apply `diff` and the test patch in a fresh sandbox, run the tests, grade F2P and P2P."""
     patch = agent_patch(diff, instance.test_patch)
     if not patch.strip():
         return Reward(0.0, False, detail="empty patch")
-    run = run_tests(instance.image, eval_spec(instance), "agent", [patch, instance.test_patch],
+    run = run_tests(instance.image, spec_of(instance), "agent", [patch, instance.test_patch],
                     settings, names=["patch", "test_patch"])
     verdict = grade_patch(instance.FAIL_TO_PASS, instance.PASS_TO_PASS, run)
     detail = str(verdict.reason or "") or (

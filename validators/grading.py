@@ -13,6 +13,13 @@ Semantics (SWE-bench's):
   fix has no test entries), and passed in every `after` run.
 - PASS_TO_PASS: passed before and passed in every `after` run.
 - Skipped tests are in neither list.
+
+Compiled languages (SWE-bench-java's policy, `ValidationSettings.compile_failure_counts_as_fail`):
+a test patch that uses an API the fix adds does not compile before the fix, so the `before` run
+ends non-zero with no test results at all. When the caller allows it (`before_may_not_compile`)
+and the run looks exactly like that (`is_compile_failure`), every test that passes in all
+`after` runs is FAIL_TO_PASS and PASS_TO_PASS is empty (no test ran before). The `after` runs
+are held to the usual rules.
 """
 
 from __future__ import annotations
@@ -26,6 +33,9 @@ from envmine.records import TestRun, TestStatus
 PASS = TestStatus.passed
 MISSING = "MISSING"
 """Outcome of a test the run's report does not mention."""
+BEFORE_RAN = "ran"
+COMPILE_FAILURE = "compile_failure"
+"""`Grade.before` (and the instance's provenance `before`) when the tests did not compile before."""
 
 
 @dataclass
@@ -39,6 +49,9 @@ class Grade:
     reason: Reason | None = None
     """None when the candidate is a valid task; otherwise why it is rejected."""
     detail: str = ""
+    before: str = BEFORE_RAN
+    """How the `before` run was read: `ran` (its report), or `compile_failure` (no report: the
+    tests could not compile before the fix)."""
 
     @property
     def ok(self) -> bool:
@@ -87,14 +100,39 @@ def exit_code_problem(run: TestRun) -> tuple[Reason, str] | None:
     return None
 
 
-def grade(before: TestRun, after_runs: list[TestRun]) -> Grade:
-    """Grade a candidate from its `before` run (test patch only) and its `after` runs."""
+def is_compile_failure(run: TestRun) -> bool:
+    """Whether `run` ended by itself, non-zero, with every patch applied and no test results.
+
+    `exit_code` comes only from the eval script's nonce-stamped end marker, so a run that was
+    killed or never finished has none; a timeout does not count either. For a compiled
+    language this is a suite that did not compile (the caller decides whether that applies).
+    """
+    return (run.exit_code is not None and run.exit_code != 0 and not run.timed_out
+            and not run.tests and all(method != "failed" for method in run.patches.values()))
+
+
+def grade(before: TestRun, after_runs: list[TestRun], before_may_not_compile: bool = False) -> Grade:
+    """Grade a candidate from its `before` run (test patch only) and its `after` runs.
+
+    With `before_may_not_compile` (a compiled language, and the setting on), a `before` run
+    that `is_compile_failure` is graded as "every test failed to compile" instead of rejected.
+    """
     if not after_runs:
         raise ValueError("grade needs at least one after run")
-    for run in (before, *after_runs):
+    compile_failed = before_may_not_compile and is_compile_failure(before)
+    state = COMPILE_FAILURE if compile_failed else BEFORE_RAN
+    for run in (*(() if compile_failed else (before,)), *after_runs):
         problem = run_problem(run)
         if problem:
-            return Grade(reason=problem[0], detail=problem[1])
+            return Grade(reason=problem[0], detail=problem[1], before=state)
+    verdict = _grade_tests(before, after_runs)
+    verdict.before = state
+    return verdict
+
+
+def _grade_tests(before: TestRun, after_runs: list[TestRun]) -> Grade:
+    """F2P/P2P, flakiness and breakage from trustworthy runs (an empty `before` counts every
+    test as not passing before)."""
     after_ids = sorted(set().union(*(run.tests for run in after_runs)))
     stability = {t: _pass_rate(t, after_runs) for t in after_ids}
     flaky = [t for t in after_ids if 0.0 < stability[t] < 1.0 and _relevant(t, before, after_runs)]

@@ -10,16 +10,26 @@ Sandbox.read_file and parsed by the runner's parser. The container is always rem
 
 from __future__ import annotations
 
+import fnmatch
 import io
 import tarfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from envmine.builders.engine import EngineError, Sandbox, sandbox
+from envmine.languages import load_language
 from envmine.reasons import Reason, Stage
 from envmine.records import Candidate, EnvSpec, LayerSpec, Reject, TaskInstance, TestRun, TestStatus
 from envmine.settings import Settings
-from envmine.validators.grading import Grade, PatchGrade, grade, grade_patch, run_problem
+from envmine.validators.grading import (
+    COMPILE_FAILURE,
+    Grade,
+    PatchGrade,
+    grade,
+    grade_patch,
+    is_compile_failure,
+    run_problem,
+)
 from envmine.validators.leakage import LeakReport, leak_check_for, leak_reject, parse_leak_output
 from envmine.validators.markers import Evidence, read_markers
 from envmine.validators.parsers import get_parser
@@ -78,7 +88,8 @@ def run_in(box: Sandbox, image: str, spec: EnvSpec, phase: str, patches: list[st
     result = box.exec(f"bash {SCRIPT_PATH}", timeout_s=timeout_s + GRACE_S, user="root", workdir="/")
     head = result.output.partition(f"+++ envmine log {nonce}\n")[0]
     evidence = read_markers(result.output, nonce)
-    reports = _read_bundle(box, evidence.bundle) if evidence.bundle and evidence.bundle_files else {}
+    bundle = _read_bundle(box, evidence.bundle) if evidence.bundle and evidence.bundle_files else {}
+    reports = select_reports(bundle, spec.report_glob)
     tests, problems = parse_reports(reports, spec.runner)
     timed_out = result.timed_out and not evidence.ended or _test_timed_out(evidence, timeout_s)
     run = TestRun(
@@ -107,6 +118,13 @@ def _read_bundle(box: Sandbox, path: str) -> dict[str, bytes]:
             if extracted is not None:
                 files[member.name.removeprefix("./")] = extracted.read()
     return files
+
+
+def select_reports(files: dict[str, bytes], report_glob: str = "*") -> dict[str, bytes]:
+    """The files whose name (not folder) matches `report_glob`: the runner's reports only, so
+    a log or cache the tool leaves beside them is never handed to the parser."""
+    return {path: data for path, data in files.items()
+            if fnmatch.fnmatchcase(path.rsplit("/", 1)[-1], report_glob)}
 
 
 def parse_reports(reports: dict[str, bytes], runner: str) -> tuple[dict[str, TestStatus], list[str]]:
@@ -150,7 +168,8 @@ def validate(candidate: Candidate, spec: EnvSpec, settings: Settings, parallel: 
         if validation.reject:
             return validation
         validation.runs.append(before)
-        problem = run_problem(before)
+        may_not_compile = before_may_not_compile(spec, settings)
+        problem = None if may_not_compile and is_compile_failure(before) else run_problem(before)
         if problem:  # an ungradable before run needs no after runs
             validation.grade = Grade(reason=problem[0], detail=problem[1])
             validation.reject = _reject(candidate, problem[0], problem[1])
@@ -159,12 +178,24 @@ def validate(candidate: Candidate, spec: EnvSpec, settings: Settings, parallel: 
     except EngineError as exc:
         validation.reject = _reject(candidate, Reason.sandbox_error, str(exc))
         return validation
-    validation.grade = grade(validation.runs[0], validation.runs[1:])
+    validation.grade = grade(validation.runs[0], validation.runs[1:], may_not_compile)
     if validation.grade.ok:
         validation.instance = task_instance(candidate, spec, validation.grade, settings)
     else:
         validation.reject = _reject(candidate, validation.grade.reason, validation.grade.detail)
     return validation
+
+
+def before_may_not_compile(spec: EnvSpec, settings: Settings) -> bool:
+    """Whether a `before` run without test results may be a compile failure (see
+    `ValidationSettings.compile_failure_counts_as_fail`): the setting is on and the language
+    spec says its tests compile before they run."""
+    if not settings.validation.compile_failure_counts_as_fail:
+        return False
+    try:
+        return load_language(spec.language).compiled
+    except KeyError:  # no spec for the language: the strict rules
+        return False
 
 
 def _after_runs(candidate: Candidate, spec: EnvSpec, settings: Settings, parallel: bool) -> list[TestRun]:
@@ -196,10 +227,12 @@ def task_instance(candidate: Candidate, spec: EnvSpec, verdict: Grade, settings:
         language=spec.language, image=spec.image,
         eval_script=instance_eval_script(candidate.test_patch, spec, settings),
         source=candidate.source, runner=spec.runner, test_command=spec.test_command,
+        report_glob=spec.report_glob,
         stability={t: verdict.stability[t] for t in (*verdict.fail_to_pass, *verdict.pass_to_pass)},
         provenance={**candidate.provenance, "head_commit": candidate.head_commit,
                     "after_runs": str(settings.validation.after_runs),
-                    "validated_with": "envmine.validators"},
+                    "validated_with": "envmine.validators",
+                    **({"before": verdict.before} if verdict.before == COMPILE_FAILURE else {})},
     )
 
 
@@ -218,7 +251,8 @@ def spec_of(instance: TaskInstance) -> EnvSpec:
     """The run-relevant EnvSpec of a curated instance (its image is the only layer named)."""
     return EnvSpec(instance_id=instance.instance_id, repo=instance.repo, language=instance.language,
                    base_commit=instance.base_commit, test_command=instance.test_command,
-                   runner=instance.runner, layers=[LayerSpec(name="task", dockerfile="", tag=instance.image)])
+                   runner=instance.runner, report_glob=instance.report_glob,
+                   layers=[LayerSpec(name="task", dockerfile="", tag=instance.image)])
 
 
 def evaluate_patch(instance: TaskInstance, patch: str, settings: Settings,

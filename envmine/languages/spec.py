@@ -149,6 +149,11 @@ class LanguageSpec(_Strict):
     unreachable: list[Unreachable] = Field(default_factory=list)
     test_function_patterns: list[str] = Field(default_factory=list)
     """Regular expressions (multi-line) that find test functions in a test file's text."""
+    compiled: bool = False
+    """Whether the test command compiles the code and its tests before any test runs, so a
+    test patch that uses an API the fix adds stops the whole run with no report (Go, Rust,
+    the JVM languages, C/C++). Validation may then count the before run as a compile failure
+    (`ValidationSettings.compile_failure_counts_as_fail`)."""
     build_failures: dict[Reason, str] = Field(default_factory=dict)
     """Reason code -> regular expression over a failed build's log, checked in order before
     the builder's generic classification (e.g. Maven's transfer errors -> unreachable)."""

@@ -31,6 +31,34 @@ def test_failure_reason(layer, log, error, reason):
     assert failure_reason(layer, error, text) == reason
 
 
+CARGO_FAILED = "The command '/bin/sh -c cargo fetch  && cargo test --offline --no-run' returned a non-zero code: 101"
+GO_FAILED = "The command '/bin/sh -c go mod download' returned a non-zero code: 1"
+ADD_FAILED = "ADD failed: file not found in build context or excluded by .dockerignore"
+
+
+@pytest.mark.parametrize("layer, language, log, error, reason", [
+    # `prepare` compiles in the task layer: a compile error there is a failed build, not a checkout.
+    ("task", "rust", "cargo_test_no_run_compile_error.log", CARGO_FAILED, "build_failed"),
+    ("task", "go", None, ADD_FAILED, "build_failed"),
+    # The go spec's [build_failures] patterns decide (the proxy's 403 for a missing module).
+    ("repo", "go", "go_mod_download_unavailable.log", GO_FAILED, "dependency_source_unreachable"),
+    ("task", "go", "go_mod_download_unavailable.log", GO_FAILED, "dependency_source_unreachable"),
+    # Python's patterns live in python.toml now; only the spec of the build's language applies.
+    ("repo", "rust", "pip_no_matching_distribution.log", PIP_FAILED, "build_failed"),
+    ("repo", "python", "pip_no_matching_distribution.log", PIP_FAILED, "dependency_install_failed"),
+    ("toolchain", "go", "go_mod_download_unavailable.log", GO_FAILED, "build_failed"),
+    ("task", "no-such-language", None, ADD_FAILED, "build_failed"),
+])
+def test_failure_reason_uses_the_language_spec(layer, language, log, error, reason):
+    text = (FIXTURES / log).read_text() if log else ""
+    assert failure_reason(layer, error, text, language) == reason
+
+
+def test_build_py_holds_no_python_failure_patterns():
+    source = (Path(__file__).parents[2] / "builders" / "build.py").read_text()
+    assert "No matching distribution" not in source and "CERTIFICATE_VERIFY_FAILED" not in source
+
+
 @pytest.mark.docker
 @pytest.mark.slow
 def test_second_task_reuses_heavy_layers_and_adds_little(tiny_envs):

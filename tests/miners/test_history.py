@@ -6,7 +6,14 @@ from datetime import datetime, timezone
 
 import pytest
 
-from envmine.miners.history import Commit, clean_message, closed_issues, detect_language, pr_number
+from envmine.miners.history import (
+    Commit,
+    clean_message,
+    closed_issues,
+    detect_language,
+    is_vendored,
+    pr_number,
+)
 
 
 @pytest.mark.parametrize(
@@ -24,6 +31,32 @@ from envmine.miners.history import Commit, clean_message, closed_issues, detect_
 )
 def test_detect_language(files, expected):
     assert detect_language(files) == expected
+
+
+@pytest.mark.parametrize(
+    ("files", "expected"),
+    [
+        # A Python project that commits its web assets' node_modules stays Python.
+        (["setup.py", "pkg/a.py", "web/app.js", "web/node_modules/x/index.js",
+          "web/node_modules/x/lib/a.js", "web/node_modules/y/index.js"], "python"),
+        # No manifest at the root: a Go module's vendor/ of C files must not make it C.
+        (["cmd/main.go", "pkg/x.go", "vendor/z/a.c", "vendor/z/b.c", "vendor/z/c.c"], "go"),
+        (["src/lib.rs", "third_party/zlib/a.c", "third_party/zlib/b.c"], "rust"),
+        (["a.py", ".git/hooks/x.js", ".git/hooks/y.js"], "python"),
+        # Only vendored sources and no manifest: nothing of the repository's own -> default.
+        (["node_modules/x/index.js", "vendor/a.go"], "python"),
+        # A folder merely named like one ("vendors", "my_vendor") still counts.
+        (["vendors/a.js", "vendors/b.js", "x.py"], "javascript"),
+    ],
+)
+def test_detect_language_ignores_vendored_folders(files, expected):
+    assert detect_language(files) == expected
+
+
+def test_is_vendored():
+    assert is_vendored("node_modules/a.js") and is_vendored("a/b/vendor/c/d.go")
+    assert is_vendored(".git/config") and is_vendored("x/third_party/y.c")
+    assert not is_vendored("vendor") and not is_vendored("vendors/a.js") and not is_vendored("src/vendor.go")
 
 
 def test_detect_language_within_a_registry_s_languages():

@@ -5,14 +5,27 @@ of a scenario in scenarios.py (report parsed from the container, markers, exit c
 """
 
 import json
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 
+from envmine.languages import known_languages
 from envmine.reasons import Reason
+from envmine.records import Candidate, EnvSpec, LayerSpec
 from envmine.records import TestRun as Run
 from envmine.records import TestStatus as Status
-from envmine.validators.grading import MISSING, exit_code_problem, grade, grade_patch, run_problem
+from envmine.settings import Settings, ValidationSettings
+from envmine.validators.grading import (
+    COMPILE_FAILURE,
+    MISSING,
+    exit_code_problem,
+    grade,
+    grade_patch,
+    is_compile_failure,
+    run_problem,
+)
+from envmine.validators.run import before_may_not_compile, spec_of, task_instance
 
 RUNS = Path(__file__).parent / "fixtures" / "runs"
 
@@ -135,3 +148,93 @@ def test_large_test_output_keeps_the_markers():
 def test_grade_patch_on_a_timed_out_run():
     graded = grade_patch(["tests/test_add.py::test_add"], [], run("hang.before"))
     assert not graded.resolved and graded.reason == Reason.timeout
+
+
+# Compiled languages: a test patch that calls an API only the fix adds does not compile before.
+# go_new_api.* are real validation runs in Docker (capture_compile_failure.py): before, the test
+# package fails to build (exit 1; go-test.json holds build events and no test); after, all pass.
+GO_TESTS = ["example.com/calc/TestMax", "example.com/calc/TestMin"]
+
+
+def go_runs() -> tuple[Run, list[Run]]:
+    return run("go_new_api.before"), [run("go_new_api.after"), run("go_new_api.after_2")]
+
+
+def test_go_compile_failure_before_makes_every_passing_test_fail_to_pass():
+    before, after = go_runs()
+    assert before.tests == {} and before.exit_code == 1 and not before.timed_out
+    assert before.suite_ran and run_problem(before)[0] == Reason.suite_did_not_run  # a report, no test
+    assert is_compile_failure(before)
+    verdict = grade(before, after, before_may_not_compile=True)
+    assert verdict.ok and verdict.before == COMPILE_FAILURE
+    assert verdict.fail_to_pass == GO_TESTS and verdict.pass_to_pass == []
+    assert verdict.stability == {t: 1.0 for t in GO_TESTS}
+
+
+def test_compile_failure_is_rejected_when_the_policy_does_not_apply():
+    before, after = go_runs()
+    verdict = grade(before, after)  # Python, JS, Ruby, PHP, or the setting off
+    assert verdict.reason == Reason.suite_did_not_run and verdict.before == "ran"
+    assert grade(run("fix.before"), [run("fix.after"), run("fix.after_2")], True).before == "ran"
+
+
+@pytest.mark.parametrize("change, reason", [
+    ({"timed_out": True}, Reason.timeout),
+    ({"exit_code": None}, Reason.suite_did_not_run),  # no end marker: the script never finished
+    ({"exit_code": 0}, Reason.suite_did_not_run),
+    ({"patches": {"test_patch": "failed"}}, Reason.test_patch_failed_to_apply),
+])
+def test_only_a_clean_non_zero_end_without_results_is_a_compile_failure(change, reason):
+    before, after = go_runs()
+    before = before.model_copy(update=change)
+    assert not is_compile_failure(before)
+    assert grade(before, after, before_may_not_compile=True).reason == reason
+
+
+def test_after_runs_stay_strict_after_a_compile_failure():
+    before, (after, after_2) = go_runs()
+    # The second after run fails TestMax: the after runs disagree.
+    flaky = after_2.model_copy(update={"exit_code": 1,
+                                       "tests": {**after_2.tests, "example.com/calc/TestMax": Status.failed}})
+    assert grade(before, [after, flaky], True).reason == Reason.flaky
+    # An after run without a report, or one that does not compile either, is ungradable.
+    assert grade(before, [after, before.model_copy(update={"phase": "after#2"})], True).reason == (
+        Reason.suite_did_not_run)
+    timed_out = after_2.model_copy(update={"timed_out": True})
+    rejected = grade(before, [after, timed_out], True)
+    assert rejected.reason == Reason.timeout and rejected.before == COMPILE_FAILURE
+
+
+def test_compile_failure_policy_follows_the_spec_and_the_setting(tmp_path):
+    before, _ = go_runs()
+    on, off = Settings(home=tmp_path), Settings(home=tmp_path, validation=ValidationSettings(
+        compile_failure_counts_as_fail=False))
+    assert on.validation.compile_failure_counts_as_fail is True
+
+    def spec(language: str) -> EnvSpec:
+        return EnvSpec(instance_id="x", repo="o/r", language=language, base_commit="a" * 40,
+                       layers=[LayerSpec(name="task", dockerfile="", tag="t")], test_command="true", runner="r")
+
+    compiled = ["c", "cpp", "go", "java", "kotlin", "rust", "scala"]
+    assert [lang for lang in known_languages() if before_may_not_compile(spec(lang), on)] == compiled
+    assert not before_may_not_compile(spec("go"), off)
+    assert not before_may_not_compile(spec("cobol"), on)
+
+
+def test_compile_failure_is_recorded_in_the_instance_provenance(tmp_path):
+    before, after = go_runs()
+    settings = Settings(home=tmp_path)
+    candidate = Candidate(
+        instance_id="example__calc-new_api", repo="example/calc", source="git", repo_url="/nonexistent",
+        base_commit="a" * 40, head_commit="b" * 40, patch="", test_patch="", problem_statement="p",
+        created_at=datetime(2026, 1, 1, tzinfo=timezone.utc))
+    spec = EnvSpec(instance_id=candidate.instance_id, repo=candidate.repo, language="go",
+                   base_commit=candidate.base_commit, layers=[LayerSpec(name="task", dockerfile="", tag="t")],
+                   test_command="go test -json ./... > /tmp/envmine-results/go-test.json",
+                   runner="go_test_json", report_glob="*.json")
+    instance = task_instance(candidate, spec, grade(before, after, True), settings)
+    assert instance.provenance["before"] == "compile_failure" and instance.PASS_TO_PASS == []
+    assert instance.FAIL_TO_PASS == GO_TESTS and instance.report_glob == "*.json"
+    assert spec_of(instance).report_glob == "*.json"
+    plain = task_instance(candidate, spec, grade(run("fix.before"), [run("fix.after")]), settings)
+    assert "before" not in plain.provenance
