@@ -4,7 +4,7 @@ vLLM is only imported where it is used."""
 
 from __future__ import annotations
 
-from importlib import import_module
+from envmine.registry import resolve
 
 BACKENDS: dict[str, str] = {
     "transformers": "transformers_cpu:TransformersBackend",
@@ -20,9 +20,4 @@ def known_backends() -> list[str]:
 
 def backend_class(name: str) -> type:
     """The backend class registered as `name`; an unknown name's error lists the valid names."""
-    try:
-        target = BACKENDS[name]
-    except KeyError:
-        raise KeyError(f"unknown backend {name!r}; known: {', '.join(known_backends())}") from None
-    module, cls = target.split(":")
-    return getattr(import_module(f"{__name__}.{module}"), cls)
+    return resolve("backend", __name__, BACKENDS, name)

@@ -8,9 +8,9 @@ The registry is a plain name -> dotted path map, imported lazily.
 
 from __future__ import annotations
 
-from importlib import import_module
 from typing import Protocol
 
+from envmine.registry import resolve
 from envmine.rl.tools import ToolSpec
 from envmine.rl.types import AssistantTurn, ToolResult
 
@@ -40,12 +40,7 @@ def known_formats() -> list[str]:
 
 def get_format(name: str) -> ChatFormat:
     """A chat format by name; an unknown name's error lists the valid names."""
-    try:
-        target = FORMATS[name]
-    except KeyError:
-        raise KeyError(f"unknown chat format {name!r}; known: {', '.join(known_formats())}") from None
-    module, cls = target.split(":")
-    return getattr(import_module(f"{__name__}.{module}"), cls)()
+    return resolve("chat format", __name__, FORMATS, name)()
 
 
 def split_thinking(text: str, open_tag: str = "<think>", close_tag: str = "</think>") -> tuple[str, str]:

@@ -9,7 +9,7 @@ map, imported lazily; nothing is parsed at import time.
 from __future__ import annotations
 
 from collections.abc import Callable
-from importlib import import_module
+from envmine.registry import resolve
 
 from envmine.records import TestStatus
 
@@ -42,9 +42,4 @@ def known_runners() -> list[str]:
 
 def get_parser(runner: str) -> Parser:
     """The parser for `runner`; an unknown name's error lists the valid names."""
-    try:
-        target = PARSERS[runner]
-    except KeyError:
-        raise KeyError(f"unknown runner {runner!r}; known: {', '.join(known_runners())}") from None
-    module, func = target.split(":")
-    return getattr(import_module(f"{__name__}.{module}"), func)
+    return resolve("runner", __name__, PARSERS, runner)
