@@ -25,12 +25,20 @@ def test_statuses_of_tests_and_subtests():
         calc + "TestNested/outer/inner_skip": S,
         "example.com/capgo/util/TestDiv": P,
         "example.com/capgo/util/TestPanics": F,
+        "example.com/capgo/broken": E,
     }
 
 
-def test_package_that_failed_to_build_has_no_entries():
+def test_package_that_failed_to_build_is_one_error_entry():
     results = parse_go_test_json((FIXTURES / "mixed.jsonl").read_text())
-    assert not any(test_id.startswith("example.com/capgo/broken") for test_id in results)
+    assert [t for t in results if t.startswith("example.com/capgo/broken")] == ["example.com/capgo/broken"]
+    assert results["example.com/capgo/broken"] == Status.error
+
+
+def test_partial_build_failure_keeps_the_other_packages():
+    # Real `go test -json ./...` (go 1.26): calc's test file calls an undefined Min, strs is fine.
+    results = parse_go_test_json((FIXTURES / "partial_build_failure.jsonl").read_text())
+    assert results == {"example.com/m/strs/TestUpper": Status.passed, "example.com/m/calc": Status.error}
 
 
 def test_started_test_without_outcome_is_an_error():
