@@ -159,11 +159,16 @@ def to_batch(spec: TableSpec, records: typing.Sequence[BaseModel]) -> pa.Table:
 
 
 def from_row(spec: TableSpec, row: dict[str, Any]) -> BaseModel:
-    """A catalog row (as Arrow's `to_pylist` gives it: maps as pairs) back to its record."""
+    """A catalog row (as Arrow's `to_pylist` gives it: maps as pairs) back to its record.
+
+    A NULL in a column added after the row was written (a field added to the record later)
+    takes the field's default, so old rows stay readable."""
     fields = spec.record.model_fields
     values = {}
     for name, value in row.items():
         if name not in fields:
+            continue
+        if value is None and not fields[name].is_required() and fields[name].default is not None:
             continue
         if typing.get_origin(fields[name].annotation) is dict and value is not None:
             value = dict(value)

@@ -71,3 +71,17 @@ def test_record_hash_changes_with_content_only():
     b = to_batch(table_spec("candidates"), [candidate(1)])["record_hash"][0].as_py()
     c = to_batch(table_spec("candidates"), [candidate(1, hints_text="x")])["record_hash"][0].as_py()
     assert a == b != c
+
+
+def test_null_in_a_later_added_column_takes_the_field_default():
+    from datetime import datetime, timezone
+
+    from envmine.warehouse.schema import from_row, table_spec
+
+    row = {"instance_id": "o__r-1", "repo": "o/r", "base_commit": "a" * 40, "patch": "p", "test_patch": "t",
+           "problem_statement": "s", "created_at": datetime(2026, 1, 1, tzinfo=timezone.utc),
+           "FAIL_TO_PASS": ["t1"], "PASS_TO_PASS": [], "language": "python", "image": "img",
+           "eval_script": "e", "source": "git", "runner": "pytest", "test_command": "c",
+           "report_glob": None}
+    instance = from_row(table_spec("instances"), row)
+    assert instance.report_glob == "*"
