@@ -16,7 +16,8 @@ from rich.table import Table
 
 app = typer.Typer(help="Mine verified, reproducible RL environments from real repositories.",
                   no_args_is_help=True, pretty_exceptions_show_locals=False)
-console = Console()
+# Piped output (CI logs, files) gets wide tables instead of rich's 80-column default.
+console = Console(width=None if sys.stdout.isatty() else 200)
 
 HomeOpt = Annotated[Optional[Path], typer.Option("--home", help="envmine home (catalog, caches); default $ENVMINE_HOME or ~/.envmine")]
 

@@ -118,12 +118,8 @@ def _by_shard(order: list[tuple[int, int]], positions: range) -> Iterator[tuple[
 
 
 def to_instance(row: dict[str, Any]) -> TaskInstance:
-    """A shard row as a TaskInstance (bookkeeping keys dropped, Arrow maps made dicts)."""
-    data = {k: v for k, v in row.items() if not k.startswith("_") and k in TaskInstance.model_fields}
-    for key in ("stability", "provenance"):
-        value = data.get(key)
-        if isinstance(value, list):
-            data[key] = dict(value)
-        elif value is None:
-            data.pop(key, None)
-    return TaskInstance.model_validate(data)
+    """A shard row as a TaskInstance (bookkeeping keys dropped, Arrow maps made dicts, NULLs of
+    fields added after the export take their defaults) — the catalog's own row reader."""
+    from envmine.warehouse.schema import from_row, table_spec
+
+    return from_row(table_spec("instances"), {k: v for k, v in row.items() if not k.startswith("_")})
