@@ -141,6 +141,22 @@ def test_unreachable_sources_reject_with_precise_reason(language, paths, files, 
     assert detail in caught.value.detail
 
 
+@pytest.mark.parametrize("language", ["javascript", "typescript"])
+def test_repository_and_issue_urls_on_github_are_not_git_dependencies(language):
+    # The shape of call-bind's real package.json: github URLs outside the dependency objects.
+    manifest = ('{"name": "call-bind", "repository": {"type": "git", "url": "git+https://github.com/ljharb/call-bind.git"},'
+                ' "funding": {"url": "https://github.com/sponsors/ljharb"}, "bugs": {"url": "https://github.com/ljharb/call-bind/issues"},'
+                ' "homepage": "https://github.com/ljharb/call-bind#readme", "devDependencies": {"tape": "^5.9.0"}}')
+    runner = {"javascript": "jest", "typescript": "vitest"}[language]
+    manifest = manifest.replace('"tape": "^5.9.0"', f'"tape": "^5.9.0", "{runner}": "^3"')
+    plan = plan_language(load_language(language), ["package.json", "test/index.js"], {"package.json": manifest})
+    assert plan.framework
+    with pytest.raises(PlanError) as caught:
+        plan_language(load_language(language), ["package.json"],
+                      {"package.json": manifest.replace('"tape": "^5.9.0"', '"tape": "git+https://github.com/t/tape.git"')})
+    assert caught.value.reason == Reason.git_dependency_unreachable
+
+
 def test_gradle_project_with_a_pom_builds_with_maven():
     plan = plan_language(load_language("java"), ["pom.xml", "build.gradle"], {})
     assert plan.framework == "maven"
