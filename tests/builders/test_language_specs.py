@@ -119,6 +119,22 @@ def test_framework_detection(language, paths, files, framework, runner):
     assert "/tmp/envmine-results" in plan.test_command
 
 
+TAPE_RUN = (" do [ -f \"$f\" ] && set -- \"$@\" \"$f\"; done; [ $# -gt 0 ] || set -- 'test/**/*.js';"
+            " npx --no-install tape \"$@\" > /tmp/envmine-results/tape.tap 2>&1")
+
+
+@pytest.mark.parametrize(("test_files", "command"), [
+    (["test/index.js", "test/fixture.json", "README.md"], "set --; for f in 'test/index.js';" + TAPE_RUN),
+    ([], "set --; for f in;" + TAPE_RUN),
+])
+def test_tape_is_detected_before_node_test_and_runs_the_test_files(test_files, command):
+    # call-bind's package.json: tape next to other tools, no jest, vitest or mocha.
+    files = {"package.json": '{"devDependencies": {"nyc": "^10.3.2", "tape": "^5.9.0"}}'}
+    plan = plan_language(load_language("javascript"), ["package.json"], files, test_files=test_files)
+    assert (plan.framework, plan.runner, plan.report_glob) == ("tape", "tape", "tape.tap")
+    assert plan.test_command == command
+
+
 @pytest.mark.parametrize(("language", "paths", "files", "reason", "detail"), [
     ("java", ["build.gradle", "gradlew", "src/main/java/A.java"], {}, Reason.gradle_unreachable, "Gradle"),
     ("kotlin", ["settings.gradle.kts", "build.gradle.kts"], {}, Reason.gradle_unreachable, "Gradle"),
@@ -250,3 +266,11 @@ def test_test_patterns_and_function_patterns(name):
     assert not spec.is_test_file("src/main" + {"python": ".py"}.get(name, spec.extensions[0]))
     if spec.test_function_patterns:
         assert any(re.search(p, source, re.M) for p in spec.test_function_patterns)
+
+
+def test_transitive_git_dependency_is_classified_as_unreachable():
+    # call-bind 1.0.9's dev dependency evalmd takes fs-extra from GitHub (log as Docker sent it).
+    log = ("\x1b[91mnpm ERR! code 128\n\x1b[0m\x1b[91mnpm\x1b[0m\x1b[91m \x1b[0m\x1b[91mERR!\x1b[0m"
+           "\x1b[91m An unknown git error occurred\n\x1b[0m\x1b[91m \x1b[0m\x1b[91mcommand\x1b[0m"
+           "\x1b[91m git --no-replace-objects ls-remote ssh://git@github.com/reggi/node-fs-extra.git\n")
+    assert classify_build_failure("javascript", log) is Reason.git_dependency_unreachable

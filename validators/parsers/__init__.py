@@ -29,6 +29,7 @@ PARSERS: dict[str, str] = {
     "jest": "jest:parse_jest_json",
     "mocha": "mocha:parse_mocha_json",
     "node_test": "tap:parse_tap",
+    "tape": "tape:parse_tape",
     "go_test_json": "gotest:parse_go_test_json",
     "libtest": "libtest:parse_libtest",
     "rspec": "rspec:parse_rspec_json",
