@@ -210,8 +210,13 @@ def lang_spec(candidate: Candidate, settings: Settings, plan: LangPlan, spec: La
                    report_glob=plan.report_glob)
 
 
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+
+
 def classify_build_failure(language: str, log: str) -> Reason | None:
-    """The spec's reason code for a failed build's log, or None (generic classification)."""
+    """The spec's reason code for a failed build's log, or None (generic classification).
+    Terminal colour codes are removed first: Docker build logs split tool output with them."""
+    log = _ANSI.sub("", log)
     for reason, pattern in load_language(language).build_failures.items():
         if re.search(pattern, log, re.M):
             return Reason(reason)

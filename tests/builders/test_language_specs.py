@@ -274,3 +274,10 @@ def test_transitive_git_dependency_is_classified_as_unreachable():
            "\x1b[91m An unknown git error occurred\n\x1b[0m\x1b[91m \x1b[0m\x1b[91mcommand\x1b[0m"
            "\x1b[91m git --no-replace-objects ls-remote ssh://git@github.com/reggi/node-fs-extra.git\n")
     assert classify_build_failure("javascript", log) is Reason.git_dependency_unreachable
+
+
+def test_build_failure_patterns_see_through_colour_codes():
+    from envmine.builders.lang_env import classify_build_failure
+
+    log = "\x1b[91mnpm ERR! code\x1b[0m\x1b[91m 128\x1b[0m\nnpm ERR! command failed\n"
+    assert classify_build_failure("javascript", log) == Reason.git_dependency_unreachable
