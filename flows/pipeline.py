@@ -28,8 +28,6 @@ from envmine.settings import Settings
 
 DOCKER_LIMIT = "envmine-docker"
 
-
-
 @dataclass
 class Outcome:
     """What building and validating one candidate produced."""
@@ -51,10 +49,17 @@ def _candidate_cache_key(_context: Any, parameters: dict[str, Any]) -> str:
     )
 
 
+def _worth_retrying(_task: Any, _run: Any, state: Any) -> bool:
+    """Retry only what can pass later: network and server errors, not a missing repository or
+    package (errors that know say so with `retryable`)."""
+    exc = state.result(raise_on_failure=False)
+    return getattr(exc, "retryable", not isinstance(exc, (FileNotFoundError, ValueError, KeyError)))
+
+
 # NO_CACHE: mining reads a changing outside world, and `on_batch` (a closure over the catalog)
 # cannot be hashed into a cache key.
-@task(retries=3, retry_delay_seconds=[10, 60, 300], task_run_name="mine {source.label}",
-      cache_policy=NO_CACHE)
+@task(retries=3, retry_delay_seconds=[10, 60, 300], retry_condition_fn=_worth_retrying,
+      task_run_name="mine {source.label}", cache_policy=NO_CACHE)
 def mine_source(source: SourceConfig, settings: Settings, max_candidates: int | None,
                 cursor: str | None, github: dict[str, Any], on_batch=None):
     """Mine one source (registries and GitHub can fail transiently: retried with backoff)."""
@@ -135,8 +140,14 @@ def pipeline(config: dict[str, Any], home: str | None = None, force: bool = Fals
             limit = source.max_candidates or (cfg.github.get("max_candidates_per_repo") if source.kind == "github"
                                                else None) or cfg.run.max_candidates
             cursor = cursors.get(source.repo) if source.kind == "github" else None
-            mined = mine_source(source, settings, limit, cursor, cfg.github,
-                                on_batch=_batch_writer(catalog) if source.kind == "github" else None)
+            try:
+                mined = mine_source(source, settings, limit, cursor, cfg.github,
+                                    on_batch=_batch_writer(catalog) if source.kind == "github" else None)
+            except Exception as exc:  # one unreadable source must not stop the others
+                logger.error("%s: mining failed: %s", source.label, exc)
+                catalog.upsert("rejects", [_source_reject(source, exc)])
+                counts["source_errors"] = counts.get("source_errors", 0) + 1
+                continue
             counts["sources"] += 1
             counts["candidates"] += len(mined.candidates)
             counts["mine_rejects"] += len(mined.rejects)
@@ -147,15 +158,17 @@ def pipeline(config: dict[str, Any], home: str | None = None, force: bool = Fals
             logger.info("%s: %d candidates (%d new), %d rejected while mining",
                         source.label, len(mined.candidates), len(todo), len(mined.rejects))
             progress.advance("validate", 0, total=len(todo), note=source.label)
-            _process(todo, settings, catalog, counts)
+            _process(todo, settings, catalog, counts, force)
             # The cursor moves only after everything it covers is stored.
             catalog.upsert("repos", [mined.repo])
     _publish_funnel(counts)
     return counts
 
 
-def _process(todo: list[Candidate], settings: Settings, catalog, counts: dict[str, int]) -> None:
-    futures = [build_and_validate.submit(c, settings) for c in todo]
+def _process(todo: list[Candidate], settings: Settings, catalog, counts: dict[str, int],
+             force: bool = False) -> None:
+    task_ = build_and_validate.with_options(refresh_cache=True) if force else build_and_validate
+    futures = [task_.submit(c, settings) for c in todo]
     for future in as_completed(futures):
         outcome: Outcome = future.result()
         catalog.upsert("builds", outcome.builds)
@@ -169,6 +182,11 @@ def _process(todo: list[Candidate], settings: Settings, catalog, counts: dict[st
             catalog.upsert("rejects", [outcome.reject])
             counts[f"{outcome.reject.stage}_rejects"] = counts.get(f"{outcome.reject.stage}_rejects", 0) + 1
         progress.advance("validate", 1, note=outcome.instance_id)
+
+
+def _source_reject(source: SourceConfig, exc: Exception) -> Reject:
+    return Reject(stage=Stage.discover, reason=Reason.source_error, subject=source.label,
+                  repo=source.repo or source.name or source.url or "", detail=f"{type(exc).__name__}: {exc}"[:2000])
 
 
 def _all_sources(cfg: RunConfig, settings: Settings, catalog) -> list[SourceConfig]:
@@ -211,4 +229,4 @@ def run_pipeline(config: RunConfig, home: str | None = None, force: bool = False
     )
 
 
-__all__ = ["Outcome", "pipeline", "run_pipeline", "Reason", "Stage"]
+__all__ = ["Outcome", "pipeline", "run_pipeline"]

@@ -24,7 +24,12 @@ _GIT_ENV = {"GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "true", "LC_ALL": "C"}
 
 
 class CloneError(RuntimeError):
-    """Cloning or fetching a repository failed; the message never contains credentials."""
+    """Cloning or fetching a repository failed; the message never contains credentials.
+    `retryable` is False when retrying cannot help (a local path that is no repository)."""
+
+    def __init__(self, message: str, retryable: bool = True):
+        super().__init__(message)
+        self.retryable = retryable
 
 
 def redact(url: str) -> str:
@@ -87,7 +92,7 @@ def ensure_clone(
     """
     source = normalise_source(url_or_path)
     if not is_remote(source) and not Path(source).exists():
-        raise CloneError(f"no such repository: {source}")
+        raise CloneError(f"no such repository: {source}", retryable=False)
     dest = clone_path(source, cache_dir)
     dest.parent.mkdir(parents=True, exist_ok=True)
     with file_lock(dest.with_suffix(".lock")):

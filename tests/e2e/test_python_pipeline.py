@@ -28,8 +28,9 @@ def mined(tmp_path_factory, prefect_harness):
         "hanging": pyrepos.hanging_repo(root),
         "fakepass": pyrepos.fake_passed_repo(root),
     }
+    missing = SourceConfig(kind="git", url=str(root / "no-such-repo"))
     config = RunConfig(
-        sources=[SourceConfig(kind="git", url=str(path)) for path in repos.values()],
+        sources=[SourceConfig(kind="git", url=str(path)) for path in repos.values()] + [missing],
         settings={"validation": {"after_runs": 2, "limits": {"timeout_s": 45}},
                   "docker": {"concurrency": 2}},
     )
@@ -89,6 +90,14 @@ def test_patch_printing_fake_passed_lines_does_not_pass(mined):
     home, *_ = mined
     assert _instance(home, "fakepass") is None
     assert ("validate", "no_fail_to_pass") in _rejects(home, "fakepass")
+
+
+def test_unreadable_source_is_recorded_and_the_others_still_run(mined):
+    home, repos, counts = mined
+    assert counts["source_errors"] == 1 and counts["sources"] == 5
+    rows = _sql(home, "SELECT stage, reason, detail FROM rejects WHERE subject LIKE 'git:%no-such-repo'")
+    assert [(r["stage"], r["reason"]) for r in rows] == [("discover", "source_error")]
+    assert "no such repository" in rows[0]["detail"]
 
 
 def test_runs_and_builds_are_recorded(mined):
