@@ -192,7 +192,7 @@ def _source_reject(source: SourceConfig, exc: Exception) -> Reject:
 def _all_sources(cfg: RunConfig, settings: Settings, catalog) -> list[SourceConfig]:
     """The config's sources, plus the repositories its `[github]` section discovers."""
     found = list(cfg.sources)
-    if cfg.github.get("query") or cfg.github.get("repos"):
+    if any(cfg.github.get(key) for key in ("query", "repos", "languages")):
         repos, skipped = discover_github(settings, cfg.github)
         catalog.upsert("rejects", skipped)
         known = {s.repo for s in found if s.kind == "github"}
