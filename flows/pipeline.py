@@ -61,8 +61,11 @@ def _worth_retrying(_task: Any, _run: Any, state: Any) -> bool:
 @task(retries=3, retry_delay_seconds=[10, 60, 300], retry_condition_fn=_worth_retrying,
       task_run_name="mine {source.label}", cache_policy=NO_CACHE)
 def mine_source(source: SourceConfig, settings: Settings, max_candidates: int | None,
-                cursor: str | None, github: dict[str, Any], on_batch=None):
-    """Mine one source (registries and GitHub can fail transiently: retried with backoff)."""
+                github: dict[str, Any], on_batch=None, stored_cursor=None):
+    """Mine one source (registries and GitHub can fail transiently: retried with backoff).
+    `stored_cursor()` is read on every attempt, so a retry resumes after the batches that the
+    failed attempt already stored."""
+    cursor = stored_cursor() if stored_cursor else None
     return sources.mine(source, settings, max_candidates, cursor=cursor, github=github,
                         on_batch=on_batch)
 
@@ -135,14 +138,14 @@ def pipeline(config: dict[str, Any], home: str | None = None, force: bool = Fals
               "validated": 0, "build_rejects": 0, "validate_rejects": 0, "skipped": 0}
     with Catalog.open(settings.catalog_dir) as catalog:
         processed = set() if force else _processed(catalog)
-        cursors = _cursors(catalog)
         for source in _all_sources(cfg, settings, catalog):
             limit = source.max_candidates or (cfg.github.get("max_candidates_per_repo") if source.kind == "github"
                                                else None) or cfg.run.max_candidates
-            cursor = cursors.get(source.repo) if source.kind == "github" else None
+            resumable = source.kind == "github"
             try:
-                mined = mine_source(source, settings, limit, cursor, cfg.github,
-                                    on_batch=_batch_writer(catalog) if source.kind == "github" else None)
+                mined = mine_source(source, settings, limit, cfg.github,
+                                    on_batch=_batch_writer(catalog) if resumable else None,
+                                    stored_cursor=_cursor_reader(catalog, source.repo) if resumable else None)
             except Exception as exc:  # one unreadable source must not stop the others
                 logger.error("%s: mining failed: %s", source.label, exc)
                 catalog.upsert("rejects", [_source_reject(source, exc)])
@@ -192,7 +195,10 @@ def _source_reject(source: SourceConfig, exc: Exception) -> Reject:
 def _all_sources(cfg: RunConfig, settings: Settings, catalog) -> list[SourceConfig]:
     """The config's sources, plus the repositories its `[github]` section discovers."""
     found = list(cfg.sources)
-    if any(cfg.github.get(key) for key in ("query", "repos", "languages")):
+    named = any(s.kind == "github" for s in found)
+    # `languages` alone also filters the repositories named on the command line: it starts a
+    # search only when no repository is named.
+    if cfg.github.get("query") or cfg.github.get("repos") or (cfg.github.get("languages") and not named):
         repos, skipped = discover_github(settings, cfg.github)
         catalog.upsert("rejects", skipped)
         known = {s.repo for s in found if s.kind == "github"}
@@ -209,10 +215,12 @@ def _batch_writer(catalog):
     return write
 
 
-def _cursors(catalog) -> dict[str, str]:
-    """Stored per-repository cursors of incremental sources (GitHub), by `owner/name`."""
-    table = catalog.sql("SELECT repo, cursor FROM repos WHERE cursor IS NOT NULL")
-    return dict(zip(table.column("repo").to_pylist(), table.column("cursor").to_pylist()))
+def _cursor_reader(catalog, repo: str):
+    """Reads the stored cursor of an incremental source (GitHub) for `owner/name`."""
+    def read() -> str | None:
+        rows = catalog.sql("SELECT cursor FROM repos WHERE repo = ? AND cursor IS NOT NULL", [repo])
+        return rows.column("cursor")[0].as_py() if rows.num_rows else None
+    return read
 
 
 def _publish_funnel(counts: dict[str, int]) -> None:
