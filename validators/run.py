@@ -21,6 +21,7 @@ from envmine.languages import load_language
 from envmine.reasons import Reason, Stage
 from envmine.records import Candidate, EnvSpec, LayerSpec, Reject, TaskInstance, TestRun, TestStatus
 from envmine.settings import Settings
+from envmine.validators.annotate import modified_functions
 from envmine.validators.grading import (
     COMPILE_FAILURE,
     Grade,
@@ -228,6 +229,7 @@ def task_instance(candidate: Candidate, spec: EnvSpec, verdict: Grade, settings:
         eval_script=instance_eval_script(candidate.test_patch, spec, settings),
         source=candidate.source, runner=spec.runner, test_command=spec.test_command,
         report_glob=spec.report_glob,
+        modified_functions=modified_functions(candidate, settings),
         stability={t: verdict.stability[t] for t in (*verdict.fail_to_pass, *verdict.pass_to_pass)},
         provenance={**candidate.provenance, "head_commit": candidate.head_commit,
                     "after_runs": str(settings.validation.after_runs),

@@ -63,6 +63,7 @@ def test_bugfix_commit_becomes_a_task_with_exact_tests(mined):
     assert inst["base_commit"] == head
     assert "return a + b" in inst["patch"] and "tests/test_calc.py" not in inst["patch"]
     assert "def test_add" in inst["test_patch"]
+    assert inst["modified_functions"] == ["calc/__init__.py::add"]
     assert inst["problem_statement"].startswith("Fix add() returning the difference")
     assert "ENVMINE" in inst["eval_script"] or "pytest" in inst["eval_script"]
     assert inst["image"]
