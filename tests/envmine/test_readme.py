@@ -1,0 +1,32 @@
+"""The README's TOML examples are valid run configs and its commands exist in the CLI."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from envmine.cli import app
+from envmine.config import RunConfig
+
+README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+
+
+def test_toml_examples_parse_as_run_configs():
+    blocks = re.findall(r"```toml\n(.*?)```", README, re.S)
+    assert len(blocks) >= 2
+    for block in blocks:
+        config = RunConfig.model_validate(tomllib.loads(block))
+        assert config.sources or config.github
+
+
+def test_every_envmine_command_in_the_readme_exists():
+    commands = {c.name or c.callback.__name__ for c in app.registered_commands}
+    used = set(re.findall(r"^(?:\.venv/bin/)?envmine ([a-z]+)", README, re.M))
+    assert used >= {"run", "sql", "serve", "eval", "train", "export"}
+    assert used <= commands
+    for command in sorted(used):
+        result = CliRunner().invoke(app, [command, "--help"])
+        assert result.exit_code == 0, (command, result.output)
