@@ -24,7 +24,8 @@ def test_toml_examples_parse_as_run_configs():
 
 def test_every_envmine_command_in_the_readme_exists():
     commands = {c.name or c.callback.__name__ for c in app.registered_commands}
-    used = set(re.findall(r"^(?:\.venv/bin/)?envmine ([a-z]+)", README, re.M))
+    shell = "\n".join(re.findall(r"```bash\n(.*?)```", README, re.S))
+    used = set(re.findall(r"^(?:\.venv/bin/)?envmine ([a-z]+)", shell, re.M))
     assert used >= {"run", "sql", "serve", "eval", "train", "export"}
     assert used <= commands
     for command in sorted(used):
