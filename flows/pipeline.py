@@ -3,7 +3,7 @@
 Thin wiring: each task calls one library function of a stage. The flow sets retries where an
 outside service can fail (registries, GitHub), a concurrency limit on Docker work, and caching
 keyed by content, so a rerun skips finished work. Catalog writes happen in the flow's own
-thread, one transaction per result, so a crash loses at most the item in flight.
+thread, one transaction per candidate's outcome, so a crash loses at most the items in flight.
 """
 
 from __future__ import annotations
@@ -174,17 +174,27 @@ def _process(todo: list[Candidate], settings: Settings, catalog, counts: dict[st
     futures = [task_.submit(c, settings) for c in todo]
     for future in as_completed(futures):
         outcome: Outcome = future.result()
-        catalog.upsert("builds", outcome.builds)
-        catalog.upsert("validations", outcome.runs)
+        _store(catalog, outcome)
         if outcome.builds and all(b.status != "failed" for b in outcome.builds):
             counts["built"] += 1
         if outcome.instance is not None:
-            catalog.upsert("instances", [outcome.instance])
             counts["validated"] += 1
         if outcome.reject is not None:
-            catalog.upsert("rejects", [outcome.reject])
             counts[f"{outcome.reject.stage}_rejects"] = counts.get(f"{outcome.reject.stage}_rejects", 0) + 1
         progress.advance("validate", 1, note=outcome.instance_id)
+
+
+def _store(catalog, outcome: Outcome) -> None:
+    """One candidate's outcome in one catalog transaction; its verdict replaces any earlier one
+    (a forced rerun that validates retracts the old reject, and the reverse)."""
+    key = outcome.instance_id
+    catalog.commit(
+        {"builds": outcome.builds, "validations": outcome.runs,
+         "instances": [outcome.instance] if outcome.instance else [],
+         "rejects": [outcome.reject] if outcome.reject else []},
+        retract={"rejects": [f"{Stage.build}:{key}", f"{Stage.validate}:{key}"],
+                 "instances": [] if outcome.instance else [key]},
+    )
 
 
 def _source_reject(source: SourceConfig, exc: Exception) -> Reject:

@@ -237,6 +237,27 @@ class Catalog:
         with self._lock:
             return self._retrying(lambda: self._in_transaction(lambda: self._write(table, batch)))
 
+    def commit(self, upserts: dict[str, Sequence[BaseModel]],
+               retract: dict[str, Sequence[str]] | None = None) -> int:
+        """Upsert several tables and delete rows by key, all in ONE transaction (one snapshot):
+        a stage outcome lands whole or not at all, and a rerun's verdict replaces the old one
+        (an instance retracts the old reject, and the reverse). Returns rows written."""
+        if self.read_only:
+            raise CatalogError("catalog opened read_only; open it with read_only=False to write")
+        batches = {table: to_batch(table_spec(table), records) for table, records in upserts.items()}
+        drops = {table: sorted(set(keys)) for table, keys in (retract or {}).items() if keys}
+        for table in drops:
+            table_spec(table)
+
+        def work() -> int:
+            for table, keys in drops.items():
+                placeholders = ", ".join("?" for _ in keys)
+                self._con.execute(f'DELETE FROM "{table}" WHERE {KEY_COLUMN} IN ({placeholders})', keys)
+            return sum(self._write(table, batch) for table, batch in batches.items() if batch.num_rows)
+
+        with self._lock:
+            return self._retrying(lambda: self._in_transaction(work))
+
     def _write(self, table: str, batch: pa.Table) -> int:
         self._con.register("envmine_batch", batch)
         try:

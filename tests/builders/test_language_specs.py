@@ -4,7 +4,10 @@ files picks the framework, installs and rejects with the precise reason code."""
 from __future__ import annotations
 
 import re
+import shutil
+import subprocess
 import tomllib
+from pathlib import Path
 
 import pytest
 
@@ -14,6 +17,7 @@ from envmine.builders.lang_env import (
     lang_spec,
     matches_glob,
     plan_language,
+    render_snippet,
     wanted_files,
 )
 from envmine.languages import known_languages, load_language
@@ -187,8 +191,9 @@ def test_ruby_gems_from_debian_become_repo_packages():
 def test_php_without_packagist_dependencies_plans_phpunit():
     composer = '{"require": {"php": ">=8.1"}, "require-dev": {"phpunit/phpunit": "^11"}}'
     plan = plan_language(load_language("php"), ["composer.json", "phpunit.xml"], {"composer.json": composer})
-    assert plan.test_command == "phpunit --do-not-cache-result --log-junit /tmp/envmine-results/phpunit.xml"
-    assert plan.prepare == ["if [ -f composer.json ]; then composer dump-autoload --no-interaction; fi"]
+    assert plan.test_command.endswith("/usr/bin/phpunit --do-not-cache-result --no-coverage"
+                                      " --log-junit /tmp/envmine-results/phpunit.xml $args")
+    assert plan.prepare == ["if [ -f composer.json ]; then composer dump-autoload --dev --no-interaction; fi"]
 
 
 def test_wanted_files_reads_only_what_rules_need():
@@ -281,3 +286,211 @@ def test_build_failure_patterns_see_through_colour_codes():
 
     log = "\x1b[91mnpm ERR! code\x1b[0m\x1b[91m 128\x1b[0m\nnpm ERR! command failed\n"
     assert classify_build_failure("javascript", log) == Reason.git_dependency_unreachable
+
+
+def test_php_counts_a_suite_that_cannot_load_as_a_compile_failure():
+    # PHPUnit stops with exit 255 and an empty report when a test file names a class the fix adds.
+    assert load_language("php").compiled is True
+
+
+OLD_PHPUNIT_TEST = """<?php
+class OldStyleTest extends PHPUnit_Framework_TestCase
+{
+    private $value;
+
+    protected function setUp()
+    {
+        $this->value = 'abc42';
+    }
+
+    public function testMatches()
+    {
+        $this->assertRegExp('/[0-9]+/', $this->value);
+        $this->assertFileNotExists(__DIR__ . '/missing.txt');
+    }
+}
+"""
+
+
+@pytest.mark.skipif(shutil.which("php") is None or not Path("/usr/bin/phpunit").exists(),
+                    reason="needs php and /usr/bin/phpunit")
+def test_php_test_command_runs_tests_written_for_old_phpunit(tmp_path):
+    # No phpunit.xml, the PHPUnit 4 class name, setUp() without `: void` and renamed assertions.
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "OldStyleTest.php").write_text(OLD_PHPUNIT_TEST)
+    results = tmp_path / "results"
+    results.mkdir()
+    command = render_snippet(load_language("php").framework("phpunit").test_command,
+                             results_dir=str(results), test_files=[]).strip()
+    done = subprocess.run(["bash", "-c", command], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    report = (results / "phpunit.xml").read_text()
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert 'tests="1"' in report and 'failures="0"' in report and 'errors="0"' in report
+    rewritten = (tmp_path / "tests" / "OldStyleTest.php").read_text()
+    assert "protected function setUp(): void" in rewritten
+    assert "$this->assertMatchesRegularExpression('/[0-9]+/'" in rewritten
+    assert "$this->assertFileDoesNotExist(" in rewritten
+
+
+PROVIDER_TEST = """<?php
+use PHPUnit\\Framework\\TestCase;
+
+class ProviderTest extends TestCase
+{
+    private $offset = 1;
+
+    /** @dataProvider pairs */
+    public function testDouble($in, $out): void
+    {
+        $this->assertSame($out, 2 * $in);
+    }
+
+    public function pairs()
+    {
+        return [[1, 2], [3, 6]];
+    }
+
+    public function offsets()
+    {
+        return [[$this->offset]];
+    }
+
+    #[DataProvider('offsets')]
+    /** @dataProvider offsets */
+    public function testOffset($offset): void
+    {
+        $this->assertSame(1, $offset);
+    }
+
+    public function testNothing(): void
+    {
+    }
+}
+"""
+
+
+@pytest.mark.skipif(shutil.which("php") is None or not Path("/usr/bin/phpunit").exists(),
+                    reason="needs php and /usr/bin/phpunit")
+def test_php_test_command_makes_providers_static_and_fixes_configuration(tmp_path):
+    # A risky test fails the run under failOnRisky="true": the copy of the configuration the
+    # command runs with turns that off, so the exit code agrees with the per-test report.
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "ProviderTest.php").write_text(PROVIDER_TEST)
+    (tmp_path / "phpunit.xml").write_text(
+        '<phpunit\n  bootstrap="src/autoload.php"\n  failOnRisky="true"><testsuites><testsuite name="t">'
+        '<directory>tests</directory></testsuite></testsuites></phpunit>\n')
+    # src/autoload.php would come from a build tool (phpab); Composer's autoloader stands in.
+    (tmp_path / "vendor").mkdir()
+    (tmp_path / "vendor" / "autoload.php").write_text("<?php\n")
+    results = tmp_path / "results"
+    results.mkdir()
+    command = render_snippet(load_language("php").framework("phpunit").test_command,
+                             results_dir=str(results), test_files=[]).strip()
+    done = subprocess.run(["bash", "-c", command], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert 'bootstrap="vendor/autoload.php"' in (tmp_path / ".envmine-phpunit.xml").read_text()
+    assert 'tests="4"' in (results / "phpunit.xml").read_text()
+    rewritten = (tmp_path / "tests" / "ProviderTest.php").read_text()
+    assert "public static function pairs()" in rewritten
+    assert "    public function offsets()" in rewritten  # uses $this: left as it is
+    assert 'failOnRisky="false"' in (tmp_path / ".envmine-phpunit.xml").read_text()
+
+
+JVM_FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.mark.parametrize(("language", "fixture", "reason"), [
+    # jackson-module-kotlin: its parent jackson-base:2.19.0-SNAPSHOT lives on Sonatype snapshots.
+    ("kotlin", "maven_snapshot_parent_unreachable.log", Reason.snapshot_dependency_unreachable),
+    # javalin: releases missing from Central; the project's own -SNAPSHOT version does not count.
+    ("kotlin", "maven_release_missing_from_central.log", Reason.dependency_source_unreachable),
+    # dotenv-kotlin (2018): surefire 2.20.1 cannot tell which Java 21 is.
+    ("kotlin", "maven_surefire_2_20_on_jdk21.log", Reason.toolchain_unavailable),
+    # spark-timeseries: Hadoop 2's system dependency on JDK 8's lib/tools.jar.
+    ("scala", "maven_jdk_tools_jar_missing.log", Reason.toolchain_unavailable),
+])
+def test_maven_build_failures_from_real_logs(language, fixture, reason):
+    assert classify_build_failure(language, (JVM_FIXTURES / fixture).read_text()) == reason
+
+
+@pytest.mark.parametrize("line", [
+    "[ERROR] Failed to execute goal on project x: Could not resolve dependencies for project a:x:jar:1.0-SNAPSHOT",
+    "[ERROR] Plugin org.x:y-plugin:2.0 or one of its dependencies could not be resolved",
+])
+def test_own_snapshot_version_is_not_a_snapshot_dependency(line):
+    assert classify_build_failure("scala", line) == Reason.dependency_source_unreachable
+
+
+@pytest.mark.parametrize("language", ["kotlin", "scala"])
+def test_maven_prepare_streams_output_and_fails_on_maven_summary(language, tmp_path):
+    # The Docker client gives up on a build silent for 300 s: Maven's output must stream, and
+    # the step's status is Maven's summary line (tee's status would always be 0).
+    prepare = load_language(language).framework("maven").prepare
+    run_tests = next(step for step in prepare if "clean test" in step)
+    assert "> /tmp/envmine-prepare.log" not in run_tests and "| tee" in run_tests
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    for summary, status in (("BUILD SUCCESS", 0), ("BUILD FAILURE", 1)):
+        (fake / "mvn").write_text(f"#!/bin/sh\necho '[INFO] {summary}'\n")
+        (fake / "mvn").chmod(0o755)
+        done = subprocess.run(["sh", "-c", run_tests], env={"PATH": f"{fake}:/usr/bin:/bin"},
+                              capture_output=True, text=True, timeout=30)
+        assert done.returncode == status, done.stdout + done.stderr
+        assert summary in done.stdout
+
+
+@pytest.mark.parametrize(("declared", "used"), [
+    ("2.12.10", "2.12.20"), ("2.12.17", "2.12.20"), ("2.13.8", "2.13.16"), ("2.13.10", "2.13.16"),
+    ("2.12.18", None), ("2.13.16", None), ("3.3.1", None), ("null object or invalid expression", None),
+])
+def test_scala_prepare_moves_old_scala_to_a_jdk21_patch_release(declared, used, tmp_path):
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    (fake / "mvn").write_text(f"#!/bin/sh\nprintf '%s' '{declared}'\n")
+    (fake / "mvn").chmod(0o755)
+    home = tmp_path / "home"
+    home.mkdir()
+    step = load_language("scala").framework("maven").prepare[0]
+    done = subprocess.run(["sh", "-c", step], env={"PATH": f"{fake}:/usr/bin:/bin", "HOME": str(home)},
+                          capture_output=True, text=True, timeout=30)
+    assert done.returncode == 0, done.stderr
+    rc = home / ".mavenrc"
+    if used is None:
+        assert not rc.exists()
+    else:
+        assert rc.read_text() == f'MAVEN_ARGS="$MAVEN_ARGS -Dscala.version={used}"\n'
+        # What Maven's launcher does with the file: MAVEN_ARGS gains the override.
+        sourced = subprocess.run(["sh", "-c", f'MAVEN_ARGS="--batch-mode"; . {rc}; echo "$MAVEN_ARGS"'],
+                                 capture_output=True, text=True, timeout=30)
+        assert sourced.stdout.strip() == f"--batch-mode -Dscala.version={used}"
+
+
+@pytest.mark.parametrize("language", ["kotlin", "scala"])
+@pytest.mark.parametrize(("test_files", "selected"), [
+    (["kotlin/src/test/kotlin/A.kt", "kotlin/src/test/kotlin/B.kt", "ext/core/src/test/java/C.java"],
+     "-pl kotlin,ext/core -am"),
+    (["kotlin/src/test/kotlin/A.kt", "added-by-the-patch/src/test/scala/D.scala"], "-pl kotlin -am"),
+    (["src/test/kotlin/A.kt", "kotlin/src/test/kotlin/B.kt"], None),  # the root module: everything
+    ([], None),
+])
+def test_maven_test_command_runs_the_modules_of_the_test_files(language, test_files, selected, tmp_path):
+    for module in ("kotlin", "ext/core"):
+        (tmp_path / module).mkdir(parents=True)
+        (tmp_path / module / "pom.xml").write_text("<project/>")
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    (fake / "mvn").write_text('#!/bin/sh\necho "mvn $*"\n')
+    (fake / "mvn").chmod(0o755)
+    results = tmp_path / "results"
+    results.mkdir()
+    command = render_snippet(load_language(language).framework("maven").test_command,
+                             results_dir=str(results), test_files=test_files)
+    done = subprocess.run(["bash", "-c", command], cwd=tmp_path, env={"PATH": f"{fake}:/usr/bin:/bin"},
+                          capture_output=True, text=True, timeout=30)
+    assert done.returncode == 0, done.stderr
+    args = done.stdout.strip()
+    assert args.startswith("mvn -o -fae clean test ")
+    if selected is None:
+        assert "-pl" not in args
+    else:
+        assert selected in args

@@ -157,3 +157,24 @@ def test_copied_catalog_folder_opens_where_it_lies(tmp_path):
         assert catalog.keys("candidates") == {"acme__widgets-1", "acme__widgets-2", "acme__widgets-3"}
         assert catalog.read("candidates", pinned)["instance_id"].to_pylist() == ["acme__widgets-1"]
     assert run_sql(original, "SELECT count(*) AS n FROM candidates")["n"].to_pylist() == [2]
+
+
+def test_commit_writes_tables_together_and_retracts_an_old_verdict(catalog_dir):
+    from lake_records import reject
+
+    cand = candidate(7)
+    with Catalog.open(catalog_dir) as cat:
+        cat.upsert("rejects", [reject("validate", "flaky", cand.instance_id)])
+        before = cat.version()
+        written = cat.commit({"instances": [instance(cand)], "validations": [run(cand, "before", {"t": "FAILED"})]},
+                             retract={"rejects": [f"build:{cand.instance_id}", f"validate:{cand.instance_id}"]})
+        assert written == 2
+        assert cat.version() == before + 1  # one snapshot for the whole outcome
+        assert cat.keys("instances") == {cand.instance_id}
+        assert cat.keys("rejects") == set()
+        cat.commit({"rejects": [reject("validate", "timeout", cand.instance_id)]},
+                   retract={"instances": [cand.instance_id]})
+        assert cat.keys("instances") == set()
+        assert cat.sql("SELECT reason FROM rejects").column("reason").to_pylist() == ["timeout"]
+        with pytest.raises(KeyError):
+            cat.commit({}, retract={"nope": ["x"]})
