@@ -16,6 +16,8 @@ from functools import cache
 
 import docker
 import docker.errors
+import requests
+import urllib3
 from docker.models.containers import Container
 
 from envmine.settings import Limits
@@ -87,8 +89,10 @@ def build_image(
                 break
     except docker.errors.APIError as exc:
         error = str(exc)
-    except Exception as exc:  # a dropped stream or a read timeout ends the build too
-        error = f"{type(exc).__name__}: {exc}"
+    except Exception as exc:  # a dropped stream ends the build too; a silent engine times out
+        silent = isinstance(exc, (requests.exceptions.Timeout, urllib3.exceptions.ReadTimeoutError)) \
+            or "Read timed out" in str(exc)
+        error = f"build exceeded {timeout_s}s (no output from the engine)" if silent else f"{type(exc).__name__}: {exc}"
     log = "".join(lines)[-LOG_TAIL_CHARS:]
     return BuildOutcome(ok=not error, log=log, duration_s=time.monotonic() - start, error=error)
 

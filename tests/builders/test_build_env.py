@@ -114,3 +114,10 @@ def test_unknown_dependency_is_dependency_install_failed(tiny_envs):
     assert [b.status for b in builds] == ["reused", "reused", "failed"]
     assert reject is not None and reject.reason == "dependency_install_failed"
     assert "No matching distribution found for envmine-no-such-package-zz==1.0" in builds[-1].log
+
+
+def test_a_silent_engine_counts_as_a_build_timeout():
+    from envmine.builders.build import failure_reason
+
+    error = "build exceeded 130s (no output from the engine)"
+    assert failure_reason("task", error, "", "kotlin") == "build_timeout"
