@@ -57,6 +57,9 @@ class Reason(StrEnum):
     """An sbt build: sbt's launcher and plugin repositories cannot be reached."""
     git_dependency_unreachable = "git_dependency_unreachable"
     """A dependency is fetched from a git host (GitHub, ...) instead of a registry."""
+    snapshot_dependency_unreachable = "snapshot_dependency_unreachable"
+    """A Maven -SNAPSHOT parent, plugin or dependency: snapshots live in repositories other
+    than Maven Central (Sonatype snapshots, ...) that cannot be reached."""
     language_undetected = "language_undetected"
     """No language spec matches the repository's files."""
     toolchain_unavailable = "toolchain_unavailable"

@@ -408,6 +408,13 @@ JVM_FIXTURES = Path(__file__).parent / "fixtures"
     ("kotlin", "maven_surefire_2_20_on_jdk21.log", Reason.toolchain_unavailable),
     # spark-timeseries: Hadoop 2's system dependency on JDK 8's lib/tools.jar.
     ("scala", "maven_jdk_tools_jar_missing.log", Reason.toolchain_unavailable),
+    # vertx-lang-scala: a BOM imported at -SNAPSHOT from Sonatype's snapshot repository.
+    ("scala", "maven_snapshot_import_pom_unreachable.log", Reason.snapshot_dependency_unreachable),
+    ("java", "maven_snapshot_import_pom_unreachable.log", Reason.snapshot_dependency_unreachable),
+    # azure-kusto-spark: kusto-data 8.0.1 and scalamock 7.5.1 are not served by Maven Central here.
+    ("scala", "maven_release_not_served_by_central.log", Reason.dependency_source_unreachable),
+    # Scala 2.12.10 on JDK 21 (where the pom's scala.version cannot be moved to 2.12.20).
+    ("scala", "scalac_2_12_10_on_jdk21.log", Reason.toolchain_unavailable),
 ])
 def test_maven_build_failures_from_real_logs(language, fixture, reason):
     assert classify_build_failure(language, (JVM_FIXTURES / fixture).read_text()) == reason
