@@ -55,6 +55,8 @@ class Reason(StrEnum):
     """A PHP repository needs Composer packages (Packagist cannot be reached)."""
     sbt_unreachable = "sbt_unreachable"
     """An sbt build: sbt's launcher and plugin repositories cannot be reached."""
+    luarocks_unreachable = "luarocks_unreachable"
+    """A Lua repository needs rocks that Debian does not package (LuaRocks cannot be reached)."""
     git_dependency_unreachable = "git_dependency_unreachable"
     """A dependency is fetched from a git host (GitHub, ...) instead of a registry."""
     snapshot_dependency_unreachable = "snapshot_dependency_unreachable"

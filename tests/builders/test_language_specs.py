@@ -28,7 +28,8 @@ from envmine.records import Candidate
 from envmine.settings import Settings
 from envmine.validators.parsers import known_runners
 
-TWELVE = ["c", "cpp", "go", "java", "javascript", "kotlin", "php", "python", "ruby", "rust", "scala", "typescript"]
+TWELVE = ["c", "cpp", "go", "java", "javascript", "kotlin", "lua", "php", "python", "ruby", "rust", "scala",
+          "typescript"]
 NON_PYTHON = [name for name in TWELVE if name != "python"]
 
 
@@ -264,6 +265,7 @@ def test_test_patterns_and_function_patterns(name):
         "cpp": ("tests/abs_test.cpp", "TEST(Calc, Abs) {"),
         "ruby": ("spec/calc_spec.rb", '  it "abs" do'),
         "php": ("tests/CalcTest.php", "    public function testAbs(): void"),
+        "lua": ("spec/calc_spec.lua", '  it("abs", function()'),
         "python": ("tests/test_calc.py", "def test_abs():"),
     }
     path, source = samples[name]

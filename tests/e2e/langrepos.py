@@ -471,5 +471,32 @@ SCALA = LangRepo(
     pass_to_pass=["ex.CalcSuite::max picks the larger"],
 )
 
+_BUSTED = """local calc = require("calc")
+
+describe("calc", function()
+  it("picks the larger with max", function()
+    assert.are.equal(3, calc.max(2, 3))
+  end)
+%send)
+"""
+
+LUA = LangRepo(
+    language="lua",
+    initial={
+        ".busted": "return { default = { lpath = \"./src/?.lua\" } }\n",
+        "calc-0.1-1.rockspec": ('package = "calc"\nversion = "0.1-1"\nsource = { url = "git://example.com/calc.git" }\n'
+                                'dependencies = { "lua >= 5.1" }\ntest_dependencies = { "busted" }\n'
+                                'build = { type = "builtin", modules = { calc = "src/calc.lua" } }\n'),
+        "src/calc.lua": "local M = {}\n\nfunction M.abs(x)\n  return x\nend\n\nfunction M.max(a, b)\n  if a > b then return a end\n  return b\nend\n\nreturn M\n",
+        "spec/calc_spec.lua": _BUSTED % "",
+    },
+    fix={
+        "src/calc.lua": "local M = {}\n\nfunction M.abs(x)\n  if x < 0 then return -x end\n  return x\nend\n\nfunction M.max(a, b)\n  if a > b then return a end\n  return b\nend\n\nreturn M\n",
+        "spec/calc_spec.lua": _BUSTED % "\n  it(\"returns the magnitude with abs\", function()\n    assert.are.equal(4, calc.abs(-4))\n  end)\n",
+    },
+    fail_to_pass=["spec/calc_spec.lua::calc returns the magnitude with abs"],
+    pass_to_pass=["spec/calc_spec.lua::calc picks the larger with max"],
+)
+
 CASES: dict[str, LangRepo] = {c.language: c for c in (GO, RUST, JAVASCRIPT, TYPESCRIPT, JAVA, C, CPP, RUBY, PHP,
-                                                      KOTLIN, SCALA)}
+                                                      KOTLIN, SCALA, LUA)}

@@ -83,6 +83,8 @@ def test_language_pipeline(language: str, settings: Settings, tmp_path: Path) ->
     ({"Gemfile": "gem 'rails'\ngem 'rspec'\n"}, "lib/a.rb", "spec/a_spec.rb", "ruby", Reason.rubygems_unreachable),
     ({"composer.json": '{"require": {"monolog/monolog": "^3"}}'}, "src/A.php", "tests/ATest.php",
      "php", Reason.packagist_unreachable),
+    ({"a-1.0-1.rockspec": 'dependencies = { "lua >= 5.1", "lpeg", "lua-resty-http >= 0.1" }\n'}, "src/a.lua",
+     "spec/a_spec.lua", "lua", Reason.luarocks_unreachable),
 ])
 def test_unreachable_sources_reject_before_building(manifests, source, test, language, reason, settings, tmp_path):
     case = LangRepo(language=language, initial={**manifests, source: "// v1\n", test: "// t1\n"},
