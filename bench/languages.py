@@ -41,7 +41,7 @@ from envmine.settings import Settings
 
 HERE = Path(__file__).resolve().parent
 LANGUAGES = ("python", "javascript", "typescript", "go", "rust", "java", "kotlin", "scala",
-             "c", "cpp", "ruby", "php")
+             "c", "cpp", "ruby", "php", "lua")
 
 
 @dataclass
