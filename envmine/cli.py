@@ -138,9 +138,11 @@ def sql(
 
 def _print_result(result, fmt: str) -> None:
     if fmt == "csv":
+        import io
+
         import pyarrow.csv as pacsv
 
-        buf = __import__("io").BytesIO()
+        buf = io.BytesIO()
         pacsv.write_csv(result, buf)
         sys.stdout.write(buf.getvalue().decode())
     elif fmt == "json":
