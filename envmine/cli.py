@@ -131,35 +131,80 @@ def sql(
     try:
         result = run_sql(settings.catalog_dir, query)
     except Exception as exc:  # duckdb raises many error types; show the message, not a traceback
-        console.print(f"[red]query failed[/]: {exc}")
+        from rich.markup import escape
+
+        console.print(f"[red]query failed[/]: {escape(str(exc))}", highlight=False)
         raise typer.Exit(1) from None
-    _print_result(result, fmt)
+    try:
+        _print_result(result, fmt)
+    except BrokenPipeError:  # `envmine sql ... | head`: the reader left, nothing is wrong
+        sys.stderr.close()
+        raise typer.Exit(0) from None
 
 
 def _print_result(result, fmt: str) -> None:
+    rows = _plain_rows(result)
     if fmt == "csv":
-        import io
+        import csv
 
-        import pyarrow.csv as pacsv
-
-        buf = io.BytesIO()
-        pacsv.write_csv(result, buf)
-        sys.stdout.write(buf.getvalue().decode())
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(result.column_names)
+        writer.writerows([_csv_cell(v) for v in row] for row in rows)
     elif fmt == "json":
         import json
 
-        sys.stdout.write(json.dumps(result.to_pylist(), default=str, indent=1) + "\n")
+        records = [dict(zip(result.column_names, row)) for row in rows]
+        sys.stdout.write(json.dumps(records, default=str, indent=1) + "\n")
     else:
         table = Table(show_lines=False)
         for name in result.column_names:
             table.add_column(name, overflow="fold")
-        for row in result.to_pylist():
-            table.add_row(*(_cell(v) for v in row.values()))
+        for row in rows:
+            table.add_row(*(_cell(v) for v in row))
         console.print(table)
         console.print(f"{result.num_rows} rows")
 
 
+def _plain_rows(result) -> list[list]:
+    """The result's rows as Python values: maps as dicts (Arrow gives key-value pairs), lists
+    as lists, structs as dicts, so every format can print any column type."""
+    columns = [[_plain(v, col.type) for v in col.to_pylist()] for col in result.columns]
+    return [list(row) for row in zip(*columns)] if columns else []
+
+
+def _plain(value, arrow_type):
+    import pyarrow as pa
+
+    if value is None:
+        return None
+    if pa.types.is_map(arrow_type):
+        return {str(k): _plain(v, arrow_type.item_type) for k, v in value}
+    if pa.types.is_list(arrow_type) or pa.types.is_large_list(arrow_type) or pa.types.is_fixed_size_list(arrow_type):
+        return [_plain(v, arrow_type.value_type) for v in value]
+    if pa.types.is_struct(arrow_type):
+        return {f.name: _plain(value.get(f.name), f.type) for f in arrow_type}
+    return value
+
+
+def _csv_cell(value) -> str:
+    """A CSV field: lists and maps as JSON, times in ISO 8601, NULL as empty."""
+    import json
+    from datetime import date, time
+
+    if value is None:
+        return ""
+    if isinstance(value, (list, dict)):
+        return json.dumps(value, default=str, ensure_ascii=False)
+    if isinstance(value, (date, time)):
+        return value.isoformat()
+    return str(value)
+
+
 def _cell(value) -> str:
+    import json
+
+    if isinstance(value, (list, dict)):
+        value = json.dumps(value, default=str, ensure_ascii=False)
     text = "NULL" if value is None else str(value)
     return text if len(text) <= 200 else text[:197] + "..."
 

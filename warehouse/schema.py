@@ -26,14 +26,20 @@ import pyarrow as pa
 from pydantic import BaseModel
 
 from envmine.records import (
+    Annotation,
     Build,
     Candidate,
+    Episode,
+    EpisodeStep,
     Evaluation,
+    GeneratedStatement,
+    QualityFlag,
     Reject,
     Repo,
     TaskInstance,
     TestRun,
     dump,
+    utcnow,
 )
 
 KEY_COLUMN = "key"
@@ -60,6 +66,12 @@ TABLES: dict[str, TableSpec] = {
         TableSpec("instances", TaskInstance, ("instance_id",)),
         TableSpec("rejects", Reject, ("stage", "subject")),
         TableSpec("evaluations", Evaluation, ("run_id", "instance_id", "attempt")),
+        # Experts in the loop (envmine.review): machine codes, statements, judgments, episodes.
+        TableSpec("quality", QualityFlag, ("instance_id", "code")),
+        TableSpec("statements", GeneratedStatement, ("instance_id", "method")),
+        TableSpec("annotations", Annotation, ("annotation_id",)),
+        TableSpec("episodes", Episode, ("run_id", "instance_id", "attempt")),
+        TableSpec("episode_steps", EpisodeStep, ("run_id", "instance_id", "attempt", "step")),
     )
 }
 
@@ -141,10 +153,20 @@ def record_hash(row: dict[str, Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
+def stamp_fields(record: type[BaseModel]) -> frozenset[str]:
+    """Fields that only say when a record was made (`visited_at`, `rejected_at`, ...: their
+    default is the current time). They are stored but not hashed, so a rerun that observes the
+    same thing again rewrites nothing and makes no snapshot; the stored time is the first time
+    the row's content was seen."""
+    return frozenset(name for name, info in record.model_fields.items() if info.default_factory is utcnow)
+
+
 def to_row(record: BaseModel) -> dict[str, Any]:
-    """A record as a catalog row: its fields plus `key` and `record_hash`."""
+    """A record as a catalog row: its fields plus `key` and `record_hash` (stamps unhashed)."""
     row = dump(record)
-    return {KEY_COLUMN: record.key, **row, HASH_COLUMN: record_hash(row)}
+    stamps = stamp_fields(type(record))
+    content = {k: v for k, v in row.items() if k not in stamps}
+    return {KEY_COLUMN: record.key, **row, HASH_COLUMN: record_hash(content)}
 
 
 def to_batch(spec: TableSpec, records: typing.Sequence[BaseModel]) -> pa.Table:
