@@ -286,18 +286,40 @@ def evaluate(
 
 @app.command()
 def export(
-    out: Annotated[Path, typer.Argument(help="folder for the Parquet shards and manifest.json")],
+    out: Annotated[Path, typer.Argument(help="folder for the export and its manifest.json")],
+    fmt: Annotated[str, typer.Option("--format", help="shards (trainers) | swebench | hf | jsonl")] = "shards",
     version: Annotated[Optional[int], typer.Option("--version", help="catalog version (default: current)")] = None,
-    rows_per_shard: Annotated[int, typer.Option("--rows-per-shard")] = 1000,
+    rows_per_shard: Annotated[int, typer.Option("--rows-per-shard", help="shards only")] = 1000,
+    split: Annotated[str, typer.Option("--split", help="split name of a dataset export (SWE-bench reads `test`)")] = "test",
+    tag_swebench_names: Annotated[bool, typer.Option("--tag-swebench-names", help="also tag each image swebench/sweb.eval.x86_64.<id>:latest and export that name")] = False,
     home: HomeOpt = None,
 ) -> None:
-    """Export the curated instances at a pinned catalog version as Parquet shards for trainers."""
+    """Export the curated instances at a pinned catalog version: Parquet shards for trainers,
+    or a dataset that SWE-bench, mini-swe-agent and `datasets` load unchanged."""
+    from envmine.builders.engine import EngineError
     from envmine.settings import Settings
-    from envmine.warehouse.catalog import Catalog
+    from envmine.warehouse.catalog import Catalog, CatalogError
+    from envmine.warehouse.dataset import FORMATS, engine_tagger, export_dataset
     from envmine.warehouse.export import export_shards
 
+    if fmt not in ("shards", *FORMATS):
+        raise typer.BadParameter(f"--format must be one of: shards, {', '.join(FORMATS)}")
     settings = Settings.load(home=_home(home))
-    with Catalog.open(settings.catalog_dir, read_only=True) as catalog:
-        manifest = export_shards(catalog, out, version=version, rows_per_shard=rows_per_shard)
-    console.print(f"catalog version {manifest.catalog_version}: {manifest.total_rows} instances in "
-                  f"{len(manifest.shards)} shards under {out} (content sha256 {manifest.content_sha256[:16]})")
+    try:
+        with Catalog.open(settings.catalog_dir, read_only=True) as catalog:
+            if fmt == "shards":
+                manifest = export_shards(catalog, out, version=version, rows_per_shard=rows_per_shard)
+            else:
+                tagger = engine_tagger() if tag_swebench_names else None
+                dataset = export_dataset(catalog, out, fmt=fmt, split=split, version=version, tag=tagger)
+    except (CatalogError, EngineError, ValueError) as exc:
+        console.print(f"[red]export failed[/]: {exc}")
+        raise typer.Exit(1) from None
+    if fmt == "shards":
+        console.print(f"catalog version {manifest.catalog_version}: {manifest.total_rows} instances in "
+                      f"{len(manifest.shards)} shards under {out} (content sha256 {manifest.content_sha256[:16]})")
+        return
+    console.print(f"catalog version {dataset.catalog_version}: {dataset.total_rows} instances as "
+                  f"{fmt} in {out / dataset.files[0].path}")
+    for row in dataset.refused:
+        console.print(f"[yellow]left out[/] {row.instance_id}: {row.reason}")
