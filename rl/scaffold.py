@@ -1,9 +1,14 @@
 """The episode loop: the model thinks, calls tools, thinks again after every answer.
 
 The conversation is kept twice: as token segments (prompt, each model turn exactly as
-generated, each tool answer tokenized once when appended — nothing is ever re-rendered) with
-a loss mask that covers only the model's own tokens, and as chat messages for
-message-level backends. Every earlier turn's thinking stays in both.
+generated, each tool answer tokenized once when appended) with a loss mask that covers only
+the model's own tokens, and as chat messages for message-level backends. Every earlier turn's
+thinking stays in both.
+
+One exception, to stay true to the chat template: a format whose template drops the thinking
+of turns before the last user message (M2) sees a mid-episode user message (the "no tool call"
+nudge) start a *fresh token sequence*, rendered from the messages as the template renders them
+(a `reset` segment marks where); the earlier sequence keeps its generated ids for training.
 """
 
 from __future__ import annotations
@@ -20,6 +25,8 @@ from envmine.rl.formats.openai import to_message, tool_messages
 from envmine.rl.tools import ToolBox
 from envmine.rl.types import AssistantTurn, Segment, ToolCall, ToolResult, Trajectory
 
+RESET = "reset"
+"""Segment role: the segments after it are a fresh token sequence (see the module docstring)."""
 NO_TOOL_CALL = "No tool call was found in your last message. Call one of the tools, or `submit` when you are done."
 
 
@@ -70,6 +77,7 @@ class _Conversation:
 
     def __init__(self, fmt: ChatFormat, tokenizer: Any, setup: EpisodeSetup):
         self.fmt, self.tokenizer = fmt, tokenizer
+        self.tools = [s.json_schema() for s in setup.toolbox.specs]
         self.traj_segments: list[Segment] = []
         self.messages: list[dict[str, Any]] = [
             {"role": "system", "content": setup.system}, {"role": "user", "content": setup.user}]
@@ -83,19 +91,37 @@ class _Conversation:
 
     @property
     def ids(self) -> list[int]:
-        return [i for s in self.traj_segments for i in s.ids]
+        """The current token sequence (since the last `reset`): what the model continues."""
+        start = max((i + 1 for i, s in enumerate(self.traj_segments) if s.role == RESET), default=0)
+        return [i for s in self.traj_segments[start:] for i in s.ids]
 
     def add_model_turn(self, gen: Generation) -> AssistantTurn:
-        """Keep the generated ids as they are; close a turn cut by the length limit."""
+        """Keep the generated ids (and their log-probs) as they are; close a turn cut by the length limit."""
         if gen.token_ids is not None:
             self.append("assistant", gen.text, gen.token_ids, trainable=True)
-            turn = self.fmt.parse_assistant(gen.text)
+            self.traj_segments[-1].logprobs = gen.logprobs
+            turn = self.fmt.parse_assistant(gen.text, self.tools)
             if gen.finish_reason == "length" or not gen.text.endswith(self.fmt.end_of_turn):
                 self.append("scaffold", self.fmt.end_of_turn)
         else:
-            turn = gen.turn if gen.turn is not None else self.fmt.parse_assistant(gen.text)
+            turn = gen.turn if gen.turn is not None else self.fmt.parse_assistant(gen.text, self.tools)
             self.append("assistant", self.fmt.render_assistant(turn))
         return turn
+
+    def add_user(self, text: str) -> None:
+        """A scaffold message as a user turn; a format that drops earlier thinking starts afresh."""
+        self.messages.append({"role": "user", "content": text})
+        if self.fmt.drops_thinking_before_user:
+            self.traj_segments.append(Segment(RESET, "", []))
+            self.append("prompt", self.fmt.render_messages(self.messages, self.tools))
+        else:
+            self.append("tool", self.fmt.render_nudge(text))
+
+    def close(self) -> None:
+        """What the template writes after the last end-of-turn (M2: a newline)."""
+        last = self.traj_segments[-1] if self.traj_segments else None
+        if self.fmt.closing and last is not None and last.text.endswith(self.fmt.end_of_turn):
+            self.append("scaffold", self.fmt.closing)
 
 
 async def run_episode(env: Environment, instance: Any, backend: Backend, fmt: ChatFormat,
@@ -111,6 +137,7 @@ async def run_episode(env: Environment, instance: Any, backend: Backend, fmt: Ch
         await asyncio.wait_for(env.reset(instance), timeout=limits.wall_s)
         convo = _Conversation(fmt, tokenizer, setup)
         answer = await _loop(env, backend, convo, setup, limits, traj, start)
+        convo.close()
         grade = await env.grade(answer)  # graded even when cut: the diff is there
         traj.reward, traj.resolved = grade.reward, grade.resolved
     except Exception as exc:  # an episode that errors scores 0 and says why; the run goes on
@@ -149,13 +176,12 @@ async def _loop(env: Environment, backend: Backend, convo: _Conversation, setup:
         turn = convo.add_model_turn(gen)
         for i, call in enumerate(turn.tool_calls):
             call.id = call.id or f"call_{turn_no}_{i}"
-        convo.messages.append(to_message(turn))
+        convo.messages.append(gen.message if gen.message is not None else to_message(turn))
         if not turn.tool_calls:
             if setup.on_no_tool_call == "end":
                 traj.stop_reason = "no_tool_call"  # a per-turn length cut is not an episode limit
                 return turn.content
-            convo.messages.append({"role": "user", "content": NO_TOOL_CALL})
-            convo.append("tool", convo.fmt.render_nudge(NO_TOOL_CALL))
+            convo.add_user(NO_TOOL_CALL)
             continue
         results = await _run_calls(env, turn.tool_calls, setup, turn_no, start, limits)
         if results is None:

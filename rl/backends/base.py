@@ -36,6 +36,8 @@ class Generation:
     finish_reason: str = "stop"
     """`stop` (ended its turn) or `length` (hit max_new_tokens)."""
     completion_tokens: int = 0
+    message: dict[str, Any] | None = None
+    """The endpoint's assistant message as it came (sent back whole on the next request)."""
 
 
 class Backend(Protocol):

@@ -3,12 +3,19 @@
 Each format renders the prompt, one assistant turn and the tools' answers, and parses an
 assistant turn back (render then parse is the identity). The scaffold tokenizes only what it
 appends (prompt, tool answers); the model's own turns keep the ids it generated.
+
+A prompt ends with the format's `generation_prefix` (M2 opens the model's `<think>` block
+itself), so `render_assistant` writes what the model writes *after* it. A format whose template
+drops the thinking of turns before the last user message (`drops_thinking_before_user`) also
+renders a whole message list (`render_messages`): the scaffold starts a fresh token sequence
+from it when it adds a user message mid-episode, so the model sees what a served model sees.
 The registry is a plain name -> dotted path map, imported lazily.
 """
 
 from __future__ import annotations
 
-from typing import Protocol
+import json
+from typing import Any, Protocol
 
 from envmine.registry import resolve
 from envmine.rl.tools import ToolSpec
@@ -26,12 +33,19 @@ class ChatFormat(Protocol):
     """Tokens a tokenizer must know as single added tokens for this format."""
     end_of_turn: str
     """The text that ends a model turn (the generation stop)."""
+    generation_prefix: str
+    """What every prompt ends with after the model's role header (M2: `<think>\\n`)."""
+    closing: str
+    """What the template writes after the conversation's last end-of-turn."""
+    drops_thinking_before_user: bool
 
     def render_prompt(self, system: str, tools: list[ToolSpec], user: str) -> str: ...
     def render_assistant(self, turn: AssistantTurn) -> str: ...
-    def parse_assistant(self, text: str) -> AssistantTurn: ...
+    def parse_assistant(self, text: str, tools: list[dict[str, Any]] | None = None) -> AssistantTurn: ...
     def render_tool_results(self, results: list[ToolResult]) -> str: ...
     def render_nudge(self, text: str) -> str: ...
+    def render_messages(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]],
+                        add_generation_prompt: bool = True) -> str: ...
 
 
 def known_formats() -> list[str]:
@@ -55,3 +69,8 @@ def split_thinking(text: str, open_tag: str = "<think>", close_tag: str = "</thi
 def _strip_one_newline(text: str) -> str:
     text = text[1:] if text.startswith("\n") else text
     return text[:-1] if text.endswith("\n") else text
+
+
+def argument_text(value: Any) -> str:
+    """A tool argument as envmine keeps it: strings as they are, anything else as JSON (UTF-8)."""
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)

@@ -5,8 +5,11 @@ Text form (ChatML with JSON tool calls, as Qwen/Hermes-style templates write the
     <|im_start|>assistant\n<think>\n…\n</think>\n\n{content}\n\n<tool_call>\n
     {"name": "bash", "arguments": {"command": "ls"}}\n</tool_call><|im_end|>
 
-Message form: `{"role": "assistant", "content", "reasoning_content", "tool_calls": [...]}` as
-OpenAI-compatible servers (vLLM with tool-call and reasoning parsers) return and accept.
+Message form: `{"role": "assistant", "content", "reasoning", "tool_calls": [...]}` as
+OpenAI-compatible servers (vLLM with tool-call and reasoning parsers) return and accept: current
+vLLM reads earlier thinking from `reasoning` (and hands it to the template as
+`reasoning_content`); responses carry it as `reasoning`, `reasoning_content` or, from MiniMax's
+API, `reasoning_details`.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import json
 import re
 from typing import Any
 
-from envmine.rl.formats import split_thinking
+from envmine.rl.formats import argument_text, split_thinking
 from envmine.rl.tools import ToolSpec
 from envmine.rl.types import AssistantTurn, ToolCall, ToolResult
 
@@ -43,6 +46,9 @@ class OpenAIFormat:
     special_tokens = (START, END, "<think>", "</think>", CALL_OPEN, CALL_CLOSE,
                       "<tool_response>", "</tool_response>")
     end_of_turn = END
+    generation_prefix = ""
+    closing = ""
+    drops_thinking_before_user = False
 
     def render_prompt(self, system: str, tools: list[ToolSpec], user: str) -> str:
         listing = "\n".join(json.dumps(t.json_schema()) for t in tools)
@@ -59,7 +65,7 @@ class OpenAIFormat:
             parts.append(f"{CALL_OPEN}\n{payload}\n{CALL_CLOSE}")
         return "\n\n".join(parts) + END
 
-    def parse_assistant(self, text: str) -> AssistantTurn:
+    def parse_assistant(self, text: str, tools: list[dict[str, Any]] | None = None) -> AssistantTurn:
         """A text turn; malformed JSON in a call is kept as a call to `invalid` with the raw text."""
         text = text.split(END, 1)[0]
         thinking, rest = split_thinking(text)
@@ -86,17 +92,26 @@ def _parse_call(raw: str) -> ToolCall:
 def _stringify(args: Any) -> dict[str, str]:
     if isinstance(args, str):
         args = json.loads(args or "{}")
-    return {k: v if isinstance(v, str) else json.dumps(v) for k, v in dict(args).items()}
+    return {k: argument_text(v) for k, v in dict(args).items()}
 
 
-def to_message(turn: AssistantTurn, think_in_content: bool = False) -> dict[str, Any]:
-    """An assistant turn as a chat-completions message (thinking kept for the next request)."""
+THINKING_FIELDS = ("reasoning", "reasoning_content", "content")
+
+
+def to_message(turn: AssistantTurn, think_in_content: bool = False, thinking_field: str = "reasoning") -> dict[str, Any]:
+    """An assistant turn as a chat-completions message (thinking kept for the next request).
+
+    `thinking_field`: `reasoning` (what current vLLM reads), `reasoning_content` (older servers)
+    or `content` (`<think>…</think>` in front of the text, M2's own way; same as think_in_content).
+    """
+    if thinking_field not in THINKING_FIELDS:
+        raise ValueError(f"unknown thinking field {thinking_field!r}; known: {', '.join(THINKING_FIELDS)}")
     content = turn.content
     message: dict[str, Any] = {"role": "assistant"}
-    if think_in_content and turn.thinking:
+    if (think_in_content or thinking_field == "content") and turn.thinking:
         content = f"<think>\n{turn.thinking}\n</think>\n\n{content}"
     elif turn.thinking:
-        message["reasoning_content"] = turn.thinking
+        message[thinking_field] = turn.thinking
     message["content"] = content
     if turn.tool_calls:
         message["tool_calls"] = [
@@ -109,7 +124,7 @@ def to_message(turn: AssistantTurn, think_in_content: bool = False) -> dict[str,
 def from_message(message: dict[str, Any]) -> AssistantTurn:
     """A chat-completions assistant message as a turn; `<think>` inside content is split out."""
     content = message.get("content") or ""
-    thinking = message.get("reasoning_content") or message.get("reasoning") or ""
+    thinking = message.get("reasoning") or message.get("reasoning_content") or _details(message) or ""
     if not thinking:
         thinking, content = split_thinking(content)
     calls = []
@@ -121,6 +136,12 @@ def from_message(message: dict[str, Any]) -> AssistantTurn:
             args = {"raw": str(fn.get("arguments"))}
         calls.append(ToolCall(name=fn.get("name", ""), arguments=args, id=raw.get("id", "")))
     return AssistantTurn(thinking=thinking.strip("\n"), content=content.strip(), tool_calls=calls)
+
+
+def _details(message: dict[str, Any]) -> str:
+    """MiniMax's `reasoning_details`: a list of `{"type": "reasoning.text", "text": …}` parts."""
+    parts = message.get("reasoning_details") or []
+    return "".join(p.get("text") or "" for p in parts if isinstance(p, dict))
 
 
 def tool_messages(results: list[ToolResult]) -> list[dict[str, Any]]:
