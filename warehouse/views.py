@@ -8,6 +8,7 @@ without writing a snapshot.
 | `language_funnel` | language | the funnel summed per language, with the yield |
 | `reject_reasons` | stage, reason, language | reject counts, repositories affected, an example |
 | `flaky_tests` | instance, test | tests whose pass rate over repeated `after` runs is below 1 |
+| `pass_at_k` | model, language, perturbation, k | unbiased pass@k over the `evaluations` attempts |
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from importlib import resources
 import duckdb
 
 # In creation order: a view comes after the views it reads.
-VIEWS = ("funnel", "language_funnel", "reject_reasons", "flaky_tests")
+VIEWS = ("funnel", "language_funnel", "reject_reasons", "flaky_tests", "pass_at_k")
 
 
 def view_sql(name: str) -> str:
