@@ -86,3 +86,23 @@ class Reason(StrEnum):
     leak = "leak"
     """The image contains the answer: future commits, refs or the gold patch."""
     sandbox_error = "sandbox_error"
+    report_forged = "report_forged"
+    """The runner's report disagrees with the harness's own channel (the pytest guard, the
+    sentinel test): code inside the test process wrote or rewrote its verdict."""
+    runner_exit_skipped = "runner_exit_skipped"
+    """The test process ended before the runner's normal exit path (e.g. `os._exit(0)`)."""
+
+
+class QualityCode(StrEnum):
+    """Automatic quality codes on a curated instance (see `envmine.validators.quality`)."""
+
+    statement_leaks_fix = "statement_leaks_fix"
+    statement_too_short = "statement_too_short"
+    statement_only_reference = "statement_only_reference"
+    f2p_not_in_test_patch = "f2p_not_in_test_patch"
+    f2p_import_failure_only = "f2p_import_failure_only"
+    patch_huge = "patch_huge"
+    patch_trivial = "patch_trivial"
+    tests_need_network = "tests_need_network"
+    tests_need_wall_clock = "tests_need_wall_clock"
+    f2p_flaky = "f2p_flaky"

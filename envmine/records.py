@@ -190,6 +190,14 @@ class TestRun(Record):
     patches: dict[str, str] = Field(default_factory=dict)
     """How each patch applied, by name (`test_patch`, `patch`), in order: `git`, `patch`
     (the fuzzy `patch -p1` fallback) or `failed`."""
+    tampering: list[str] = Field(default_factory=list)
+    """Protected paths (test files, runner configuration, start-up hooks, ...) that the
+    solution's patch changed; the eval script undid each change before the tests ran."""
+    forgery: str = ""
+    """Why the run's report cannot be trusted (`report_forged`, `runner_exit_skipped`), as the
+    harness's own channels found it; "" when they agree with the report."""
+    sentinel: str = ""
+    """The planted must-fail test: `failed` (as it must), `passed`, `missing`, or "" (none)."""
 
     @property
     def key(self) -> str:
@@ -270,9 +278,105 @@ class Evaluation(Record):
     wall_s: float = 0.0
     stop_reason: str = ""
     """`submitted`, `max_turns`, `max_tokens`, `timeout`, `error`."""
+    tampering: list[str] = Field(default_factory=list)
+    """Protected paths the policy's diff changed (undone before grading)."""
+    grade_reason: str = ""
+    """Why the graded run could not be trusted (`report_forged`, `timeout`, ...), or ""."""
     catalog_version: int | None = None
     evaluated_at: datetime = Field(default_factory=utcnow)
 
     @property
     def key(self) -> str:
         return f"{self.run_id}:{self.instance_id}:{self.attempt}"
+
+
+# -- experts in the loop: machine quality codes, generated statements, judgments, episodes ----
+
+
+class QualityFlag(Record):
+    """One automatic quality code on one instance, with the evidence that raised it."""
+
+    instance_id: str
+    code: str
+    """A `envmine.reasons.QualityCode` value."""
+    detail: str = ""
+    """The evidence, short: the leaked identifiers, the F2P tests outside the test patch, ..."""
+
+    @property
+    def key(self) -> str:
+        return f"{self.instance_id}:{self.code}"
+
+
+class GeneratedStatement(Record):
+    """An issue-style problem statement written from what a user observes (never the fix);
+    the instance keeps its original `problem_statement`."""
+
+    instance_id: str
+    method: str
+    """`template` (deterministic) or `model:<name>` (an OpenAI-compatible endpoint)."""
+    text: str
+    leaks: list[str] = Field(default_factory=list)
+    """Leak evidence found in `text` against the gold patch (empty when it names nothing of the fix)."""
+    generated_at: datetime = Field(default_factory=utcnow)
+
+    @property
+    def key(self) -> str:
+        return f"{self.instance_id}:{self.method}"
+
+
+class Annotation(Record):
+    """One expert judgment: who said what about which subject, and when. Append-only: a new
+    judgment of the same field is a new row; views read each reviewer's latest."""
+
+    annotation_id: str
+    reviewer: str
+    subject_kind: Literal["task", "trajectory", "pair"]
+    subject: str
+    """An instance id, an episode (`run_id:instance_id:attempt`), or a pair of episodes
+    (`<episode A>|<episode B>`)."""
+    field: str
+    """`clarity`, `validity`, `difficulty`, `env_problem`, `veto`, `statement`, `notes`,
+    `rubric:<item>`, `preference`, ..."""
+    value: str
+    created_at: datetime = Field(default_factory=utcnow)
+
+    @property
+    def key(self) -> str:
+        return self.annotation_id
+
+
+class Episode(Record):
+    """One evaluation episode as a reviewer reads it: final diff, outcome, tampering flags."""
+
+    run_id: str
+    instance_id: str
+    attempt: int
+    model: str = ""
+    reward: float = 0.0
+    resolved: bool = False
+    stop_reason: str = ""
+    diff: str = ""
+    tampering: list[str] = Field(default_factory=list)
+    """Files of the task's test patch (or test files) the diff touched, and similar flags."""
+
+    @property
+    def key(self) -> str:
+        return f"{self.run_id}:{self.instance_id}:{self.attempt}"
+
+
+class EpisodeStep(Record):
+    """One message of an episode: the model's thinking, text and tool calls, or a tool's answer."""
+
+    run_id: str
+    instance_id: str
+    attempt: int
+    step: int
+    role: str
+    thinking: str = ""
+    content: str = ""
+    tool_calls: list[str] = Field(default_factory=list)
+    """Each call as `name(json arguments)`."""
+
+    @property
+    def key(self) -> str:
+        return f"{self.run_id}:{self.instance_id}:{self.attempt}:{self.step}"

@@ -94,6 +94,34 @@ class ValidationSettings(BaseModel):
     rejects such candidates as `suite_did_not_run`, as for every other language."""
 
 
+class CuratedSettings(BaseModel):
+    """Which validated instances the `curated` view keeps, by the experts' judgments."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_clarity: float = 1.0
+    """Drop instances whose mean problem-clarity score is above this (SWE-bench Verified's
+    0-3 scale, 0 = well specified; Verified drops 2 and 3)."""
+    max_validity: float = 1.0
+    """Drop instances whose mean test-validity score is above this (0 = the tests check
+    exactly what the problem asks)."""
+    min_reviewers: int = 0
+    """Keep only instances at least this many reviewers judged (0: unreviewed ones stay)."""
+    exclude_codes: list[str] = Field(default_factory=list)
+    """Automatic quality codes that drop an instance by themselves (e.g. `statement_leaks_fix`)."""
+
+
+class ReviewSettings(BaseModel):
+    """The review app and the curated set it gates."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    curated: CuratedSettings = Field(default_factory=CuratedSettings)
+    statement_endpoint: str | None = None
+    """OpenAI-compatible base URL that writes issue-style statements (none: template only)."""
+    statement_model: str = ""
+
+
 class Settings(BaseModel):
     """Everything a run needs besides its sources."""
 
@@ -102,6 +130,7 @@ class Settings(BaseModel):
     home: Path = Field(default_factory=home_dir)
     docker: DockerSettings = Field(default_factory=DockerSettings)
     validation: ValidationSettings = Field(default_factory=ValidationSettings)
+    review: ReviewSettings = Field(default_factory=ReviewSettings)
 
     @property
     def catalog_dir(self) -> Path:
