@@ -8,7 +8,7 @@ from pathlib import Path
 
 from setuptools import setup
 
-STAGES = ("miners", "builders", "validators", "warehouse", "rl", "flows")
+STAGES = ("miners", "builders", "validators", "warehouse", "rl", "flows", "review")
 ROOT = Path(__file__).parent
 
 

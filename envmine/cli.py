@@ -323,3 +323,34 @@ def export(
                   f"{fmt} in {out / dataset.files[0].path}")
     for row in dataset.refused:
         console.print(f"[yellow]left out[/] {row.instance_id}: {row.reason}")
+
+
+@app.command()
+def review(
+    host: Annotated[str, typer.Option("--host", help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="port to listen on")] = 8765,
+    add_reviewer: Annotated[Optional[str], typer.Option("--add-reviewer", help="create reviewer NAME, print their token, exit")] = None,
+    assess_only: Annotated[bool, typer.Option("--assess-only", help="write quality codes and statements, do not serve")] = False,
+    config: Annotated[Optional[Path], typer.Option("--config", help="TOML whose settings.review table sets curated thresholds and a statement endpoint")] = None,
+    home: HomeOpt = None,
+) -> None:
+    """The expert review app: quality codes, issue-style statements, judgments, the curated set."""
+    from envmine.review import serve as review_serve
+    from envmine.settings import Settings, read_config
+
+    settings = Settings.load(read_config(config) if config else None, home=_home(home))
+    if add_reviewer:
+        token = review_serve.add_reviewer(settings, add_reviewer)
+        console.print(f"reviewer {add_reviewer!r}; token (shown once): {token}", highlight=False)
+        return
+    if assess_only:
+        from envmine.review.store import assess
+        from envmine.warehouse.catalog import Catalog
+
+        with Catalog.open(settings.catalog_dir) as catalog:
+            counts = assess(catalog, settings.review.statement_endpoint, settings.review.statement_model)
+        console.print(f"assessed {counts['instances']} instances: {counts['codes']} quality codes, "
+                      f"{counts['statements']} statements, {counts['retracted']} stale codes retracted")
+        return
+    review_serve.serve(settings, host, port, say=lambda text: console.print(text, highlight=False))
+

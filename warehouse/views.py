@@ -9,6 +9,10 @@ without writing a snapshot.
 | `reject_reasons` | stage, reason, language | reject counts, repositories affected, an example |
 | `flaky_tests` | instance, test | tests whose pass rate over repeated `after` runs is below 1 |
 | `pass_at_k` | model, language, perturbation, k | unbiased pass@k over the `evaluations` attempts |
+| `judgments` | reviewer, subject, field | each reviewer's latest annotation (annotations are append-only) |
+| `agreement` | field, pair of reviewers | Cohen's kappa over the subjects both judged (judge models included) |
+| `task_labels` | instance | the experts' scores, vetoes, rewritten statement and the quality codes |
+| `curated` | instance | validated instances minus vetoed, unclear or invalid ones (thresholds: `CuratedSettings`) |
 """
 
 from __future__ import annotations
@@ -18,7 +22,8 @@ from importlib import resources
 import duckdb
 
 # In creation order: a view comes after the views it reads.
-VIEWS = ("funnel", "language_funnel", "reject_reasons", "flaky_tests", "pass_at_k")
+VIEWS = ("funnel", "language_funnel", "reject_reasons", "flaky_tests", "pass_at_k",
+         "judgments", "agreement", "task_labels", "curated")
 
 
 def view_sql(name: str) -> str:
@@ -30,5 +35,19 @@ def view_sql(name: str) -> str:
 
 def create_views(con: duckdb.DuckDBPyConnection) -> None:
     """Create (or replace) every analyst view as a temporary view on `con`."""
+    from envmine.settings import CuratedSettings
+
+    for statement in curation_sql(CuratedSettings()):
+        con.execute(statement)
     for name in VIEWS:
         con.execute(f'CREATE OR REPLACE TEMP VIEW "{name}" AS {view_sql(name)}')
+
+
+def curation_sql(curated) -> list[str]:
+    """`SET VARIABLE` statements for the `curated` view's thresholds (a `CuratedSettings`);
+    run them on a connection (`catalog.sql(...)`) to apply a config's thresholds."""
+    codes = ", ".join("'" + str(code).replace("'", "''") + "'" for code in curated.exclude_codes)
+    return [f"SET VARIABLE curated_max_clarity = {float(curated.max_clarity)!r}",
+            f"SET VARIABLE curated_max_validity = {float(curated.max_validity)!r}",
+            f"SET VARIABLE curated_min_reviewers = {int(curated.min_reviewers)}",
+            f"SET VARIABLE curated_exclude_codes = [{codes}]::VARCHAR[]"]

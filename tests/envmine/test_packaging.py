@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-STAGES = ("miners", "builders", "validators", "warehouse", "rl", "flows")
+STAGES = ("miners", "builders", "validators", "warehouse", "rl", "flows", "review")
 
 
 def test_editable_install_maps_stage_folders():

@@ -1,0 +1,1 @@
+"""The review app's static files (one stylesheet, one script; no build step)."""

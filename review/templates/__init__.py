@@ -1,0 +1,1 @@
+"""Jinja templates of the review app and of generated problem statements."""
