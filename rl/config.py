@@ -50,6 +50,14 @@ class RolloutConfig(_Section):
     endpoint: str = ""
     """Base URL of an OpenAI-compatible server (backend = openai)."""
     served_model: str = ""
+    thinking_field: Literal["reasoning", "reasoning_content", "content"] = "reasoning"
+    """backend = openai: where earlier thinking goes back (current vLLM reads `reasoning`)."""
+    max_batch: int = 64
+    """Token-level backends: the most concurrent requests generated as one batch."""
+    gpu_memory_utilization: float = 0.4
+    """backend = vllm: share of the GPU the engine may take (the trainer holds the rest)."""
+    max_model_len: int | None = None
+    """backend = vllm: the engine's context length (None: the model's)."""
     group_size: int = 8
     tasks_per_step: int = 4
     concurrency: int = 8
@@ -84,6 +92,18 @@ class OptimConfig(_Section):
     micro_batch: int = 4
     grad_clip: float = 1.0
     epochs_per_batch: int = 1
+    minibatches: int = 1
+    """Optimizer steps per epoch over one rollout batch; above 1 the ratio departs from 1 and the clip acts."""
+    on_truncated: Literal["penalize", "mask", "drop"] = "penalize"
+    """Rollouts cut by a limit: keep with `truncation_penalty` off their reward, count in the
+    baseline but mask their tokens (DAPO overlong filtering), or drop before the baseline."""
+    truncation_penalty: float = 1.0
+    tis_mode: Literal["token_truncate", "token_mask", "sequence_truncate", "sequence_mask"] = "token_truncate"
+    """Truncated importance sampling against the rollout engine's log-probs (where it returns them)."""
+    tis_cap: float | None = 2.0
+    """The importance weight's cap; None: uncapped."""
+    chunk_tokens: int = 1024
+    """Positions per chunk of the log-prob computation (peak ~ chunk x vocab x 4 bytes)."""
 
 
 class CheckpointConfig(_Section):

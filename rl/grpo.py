@@ -1,29 +1,42 @@
-"""GRPO-family pieces: leave-one-out advantages, clip-higher, token-level loss under the mask.
+"""GRPO-family pieces: group advantages, clip-higher, truncated importance sampling, token-level loss.
 
 Pure functions over rewards and tensors; `train.py` strings them together.
 
 - Advantages: each rollout's reward minus the mean of the *other* rollouts of its task
-  (RLOO), optionally divided by the group's std.
+  (RLOO), optionally divided by the group's std. A group whose rewards are all equal has no
+  signal and is skipped before any forward pass (DAPO's dynamic sampling, without resampling).
+- Rollouts cut by a limit (turns, tokens, time), `on_truncated`: `penalize` (default: they
+  stay in the group with `truncation_penalty` taken off their reward, so running out the clock
+  costs), `mask` (DAPO's overlong filtering: they count in the baseline, their tokens are not
+  trained on), or `drop` (removed before the baseline). Failed rollouts are always dropped.
 - Policy loss: PPO's clipped ratio with an asymmetric range [1 - eps_low, 1 + eps_high]
-  ("clip-higher", eps_high > eps_low keeps exploration alive).
-- Token level: the loss is summed over every model token in the batch and divided by the
-  number of those tokens (long trajectories weigh by their length, not 1/len).
-- No KL term by default; with `kl_coef > 0` the k3 estimator against a reference model.
-- Trajectories cut by a limit (max turns, tokens, time) are filtered out, and a batch whose
-  rewards are all equal raises an alarm: it carries no learning signal.
+  ("clip-higher"). The rollout batch is split into `minibatches`, one optimizer step each, so
+  from the second step on the ratio departs from 1 and the clip acts.
+- Truncated importance sampling (TIS): where the rollout engine returned its log-probs, each
+  token's loss is weighted by exp(old - rollout), capped at `tis_cap` (or masked above it), to
+  correct for the sampler/trainer mismatch (TRL's vLLM path does the same).
+- Token level: per optimizer step, the loss is summed over the step's model tokens and divided
+  by their number. No KL term by default; with `kl_coef > 0` the k3 estimator.
+- Log-probs come from the hidden states in chunks of `chunk_tokens` positions, only where the
+  loss mask is set, each chunk recomputed in the backward pass: never a full (T, vocab) float32
+  tensor. Logits are divided by the sampling temperature first.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
-from typing import Any
+import random
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
 import torch
+from torch.utils.checkpoint import checkpoint
 
 from envmine.rl.types import Trajectory
 
 log = logging.getLogger(__name__)
+
+RESET = "reset"  # the scaffold's marker: the segments after it are a fresh token sequence
 
 
 def leave_one_out(rewards: list[float], scale_by_std: bool = False) -> list[float]:
@@ -49,30 +62,78 @@ class Selection:
     trajectories: list[Trajectory]
     advantages: list[float]
     dropped_truncated: int
+    """Truncated rollouts not trained on (`drop` or `mask`)."""
     dropped_errors: int
     flat_groups: int
-    """Groups whose kept rewards are all equal (zero advantage everywhere)."""
+    """Groups whose rewards are all equal: zero advantage everywhere, skipped."""
     alarm: bool
     """The whole batch's rewards are equal: this step cannot learn anything."""
+    penalized: int = 0
+    """Truncated rollouts kept with the truncation penalty."""
+    rewards: list[float] = field(default_factory=list)
+    """The rewards the advantages were computed from (penalties included), per kept rollout."""
 
 
-def select(groups: list[list[Trajectory]], scale_by_std: bool = False) -> Selection:
-    """Drop truncated and failed rollouts, compute advantages per group, raise the alarm."""
-    kept, advantages, truncated, errors, flat = [], [], 0, 0, 0
-    all_rewards = [t.reward for g in groups for t in g]
+TruncatedPolicy = Literal["penalize", "mask", "drop"]
+
+
+def select(groups: list[list[Trajectory]], scale_by_std: bool = False, on_truncated: TruncatedPolicy = "penalize",
+           truncation_penalty: float = 1.0) -> Selection:
+    """Drop failed rollouts, treat truncated ones by `on_truncated`, advantages per group, skip flat groups."""
+    kept, advantages, used, truncated, errors, flat, penalized = [], [], [], 0, 0, 0, 0
+    all_rewards: list[float] = []
     for group in groups:
-        usable = [t for t in group if not t.truncated and t.stop_reason != "error" and t.segments]
-        truncated += sum(t.truncated for t in group)
         errors += sum(t.stop_reason == "error" for t in group)
-        rewards = [t.reward for t in usable]
-        flat += all_equal(rewards)
-        kept += usable
-        advantages += leave_one_out(rewards, scale_by_std)
+        usable = [t for t in group if t.stop_reason != "error" and t.segments]
+        if on_truncated == "drop":
+            truncated += sum(t.truncated for t in usable)
+            usable = [t for t in usable if not t.truncated]
+        rewards = [t.reward - truncation_penalty * (on_truncated == "penalize" and t.truncated) for t in usable]
+        all_rewards += rewards
+        if all_equal(rewards):
+            flat += 1
+            continue
+        adv = leave_one_out(rewards, scale_by_std)
+        for t, a, r in zip(usable, adv, rewards):
+            if t.truncated and on_truncated == "mask":
+                truncated += 1
+                continue
+            penalized += t.truncated
+            kept.append(t)
+            advantages.append(a)
+            used.append(r)
     alarm = all_equal(all_rewards)
     if alarm:
         log.warning("all %d rewards in this batch are equal (%.3f): no learning signal",
                     len(all_rewards), all_rewards[0] if all_rewards else float("nan"))
-    return Selection(kept, advantages, truncated, errors, flat, alarm)
+    return Selection(kept, advantages, truncated, errors, flat, alarm, penalized, used)
+
+
+@dataclass
+class Row:
+    """One token sequence to train on: ids, which targets are the model's, the sampler's log-probs."""
+
+    ids: list[int]
+    mask: list[int]
+    rollout_logprobs: list[float | None]
+    advantage: float
+
+
+def rows(traj: Trajectory, advantage: float) -> list[Row]:
+    """The trajectory's token sequences (split at `reset` segments) that hold model tokens."""
+    out, current = [], Row([], [], [], advantage)
+    for seg in traj.segments + [None]:
+        if seg is None or seg.role == RESET:
+            if any(current.mask):
+                out.append(current)
+            current = Row([], [], [], advantage)
+            continue
+        lps = seg.logprobs if seg.trainable and seg.logprobs is not None and len(seg.logprobs) == len(seg.ids) \
+            else [None] * len(seg.ids)
+        current.ids += seg.ids
+        current.mask += [int(seg.trainable)] * len(seg.ids)
+        current.rollout_logprobs += lps
+    return out
 
 
 @dataclass
@@ -82,29 +143,108 @@ class Batch:
     loss_mask: torch.Tensor
     """1 where the *target* token (input_ids shifted by one) is the model's own token."""
     advantages: torch.Tensor
+    rollout_logp: torch.Tensor | None = None
+    """The sampler's log-prob of each target (0 where unknown), aligned with `loss_mask`."""
+    rollout_known: torch.Tensor | None = None
+    """1 where `rollout_logp` holds a value."""
 
 
-def collate(trajs: list[Trajectory], advantages: list[float], pad_id: int, device: Any = "cpu") -> Batch:
+def collate(trajs: list[Trajectory] | list[Row], advantages: list[float] | None, pad_id: int,
+            device: Any = "cpu") -> Batch:
     """Right-padded tensors; the loss mask is aligned with next-token targets."""
-    width = max(len(t.input_ids) for t in trajs)
+    if trajs and isinstance(trajs[0], Trajectory):
+        trajs = [Row(t.input_ids, t.loss_mask, [None] * len(t.input_ids), a) for t, a in zip(trajs, advantages)]
+    width = max(len(r.ids) for r in trajs)
     ids = torch.full((len(trajs), width), pad_id, dtype=torch.long)
     attn = torch.zeros((len(trajs), width), dtype=torch.long)
     mask = torch.zeros((len(trajs), width - 1), dtype=torch.float32)
-    for row, t in enumerate(trajs):
-        seq, m = t.input_ids, t.loss_mask
-        ids[row, :len(seq)] = torch.tensor(seq)
-        attn[row, :len(seq)] = 1
-        mask[row, :len(seq) - 1] = torch.tensor(m[1:], dtype=torch.float32)
-    adv = torch.tensor(advantages, dtype=torch.float32)
-    return Batch(ids.to(device), attn.to(device), mask.to(device), adv.to(device))
+    rollout = torch.zeros((len(trajs), width - 1), dtype=torch.float32)
+    known = torch.zeros((len(trajs), width - 1), dtype=torch.float32)
+    for row, r in enumerate(trajs):
+        n = len(r.ids)
+        ids[row, :n] = torch.tensor(r.ids)
+        attn[row, :n] = 1
+        mask[row, :n - 1] = torch.tensor(r.mask[1:], dtype=torch.float32)
+        lps = r.rollout_logprobs[1:]
+        known[row, :n - 1] = torch.tensor([lp is not None for lp in lps], dtype=torch.float32)
+        rollout[row, :n - 1] = torch.tensor([lp or 0.0 for lp in lps], dtype=torch.float32)
+    adv = torch.tensor([r.advantage for r in trajs], dtype=torch.float32)
+    return Batch(ids.to(device), attn.to(device), mask.to(device), adv.to(device), rollout.to(device),
+                 (known * mask).to(device))
 
 
-def token_logprobs(model: Any, batch: Batch) -> torch.Tensor:
-    """log p(token_t | tokens_<t) for every target position, shape (B, T-1)."""
-    logits = model(input_ids=batch.input_ids, attention_mask=batch.attention_mask).logits[:, :-1]
-    logits = logits.float()
-    targets = batch.input_ids[:, 1:]
-    return torch.gather(logits.log_softmax(-1), 2, targets.unsqueeze(-1)).squeeze(-1)
+def token_logprobs(model: Any, batch: Batch, temperature: float = 1.0, chunk_tokens: int = 1024) -> torch.Tensor:
+    """log p(token_t | tokens_<t) at temperature `temperature`, shape (B, T-1); 0 where the mask is 0.
+
+    From the last hidden states, `chunk_tokens` masked positions at a time through the output
+    layer in float32, each chunk recomputed in backward: peak memory ~ chunk_tokens x vocab x 4 bytes.
+    Models without a plain output layer (logit soft-capping) fall back to full logits.
+    """
+    head = _output_layer(model)
+    if head is None:
+        return _full_logprobs(model, batch, temperature)
+    hidden = _decoder(model)(input_ids=batch.input_ids, attention_mask=batch.attention_mask).last_hidden_state
+    where = batch.loss_mask.bool()
+    states, targets = hidden[:, :-1][where], batch.input_ids[:, 1:][where]
+    scale = 1.0 / temperature if temperature > 0 else 1.0
+    parts = []
+    for start in range(0, states.shape[0], max(chunk_tokens, 1)):
+        args = (states[start:start + chunk_tokens], targets[start:start + chunk_tokens], head.weight, head.bias, scale)
+        parts.append(checkpoint(_chunk_logprobs, *args, use_reentrant=False) if torch.is_grad_enabled()
+                     else _chunk_logprobs(*args))
+    out = torch.zeros(batch.loss_mask.shape, dtype=torch.float32, device=hidden.device)
+    flat = torch.cat(parts) if parts else torch.zeros(0, device=hidden.device)
+    return out.masked_scatter(where, flat)
+
+
+def _chunk_logprobs(states: torch.Tensor, targets: torch.Tensor, weight: torch.Tensor,
+                    bias: torch.Tensor | None, scale: float) -> torch.Tensor:
+    logits = torch.nn.functional.linear(states, weight, bias).float() * scale
+    return logits.gather(-1, targets.unsqueeze(-1)).squeeze(-1) - logits.logsumexp(-1)
+
+
+def _output_layer(model: Any) -> Any:
+    config = getattr(model, "config", None)
+    if getattr(config, "final_logit_softcapping", None) or not hasattr(model, "get_output_embeddings"):
+        return None
+    head = model.get_output_embeddings()
+    decoder = getattr(model, "model", None)
+    return head if isinstance(head, torch.nn.Linear) and decoder is not None else None
+
+
+def _decoder(model: Any) -> Any:
+    return model.model
+
+
+def _full_logprobs(model: Any, batch: Batch, temperature: float) -> torch.Tensor:
+    """The plain path: full logits, float32 log-softmax (kept for models with logit post-processing)."""
+    logits = model(input_ids=batch.input_ids, attention_mask=batch.attention_mask).logits[:, :-1].float()
+    if temperature > 0:
+        logits = logits / temperature
+    out = torch.gather(logits.log_softmax(-1), 2, batch.input_ids[:, 1:].unsqueeze(-1)).squeeze(-1)
+    return out * batch.loss_mask
+
+
+TISMode = Literal["token_truncate", "token_mask", "sequence_truncate", "sequence_mask"]
+
+
+def tis_weights(old_logp: torch.Tensor, batch: Batch, mode: TISMode = "token_truncate",
+                cap: float | None = 2.0) -> torch.Tensor:
+    """Importance weights exp(old - rollout) per target token, truncated (or masked) above `cap`.
+
+    Tokens whose rollout log-prob is unknown weigh 1; `sequence_*` modes use one ratio per row
+    (the product over its known tokens).
+    """
+    known = batch.rollout_known if batch.rollout_known is not None else torch.zeros_like(batch.loss_mask)
+    rollout = batch.rollout_logp if batch.rollout_logp is not None else torch.zeros_like(batch.loss_mask)
+    diff = (old_logp - rollout) * known
+    if mode.startswith("sequence"):
+        diff = diff.sum(-1, keepdim=True).expand_as(diff)
+    ratio = torch.exp(diff)
+    if cap is not None:
+        ratio = ratio.clamp(max=cap) if mode.endswith("truncate") else ratio.masked_fill(ratio > cap, 0.0)
+    has_any = known.sum(-1, keepdim=True) > 0 if mode.startswith("sequence") else known > 0
+    return torch.where(has_any, ratio, torch.ones_like(ratio)).detach()
 
 
 @dataclass
@@ -112,19 +252,27 @@ class LossConfig:
     eps_low: float = 0.2
     eps_high: float = 0.28
     kl_coef: float = 0.0
+    tis_mode: TISMode = "token_truncate"
+    tis_cap: float | None = 2.0
+    """None: no cap (plain importance weights)."""
 
 
 def policy_loss(logp: torch.Tensor, old_logp: torch.Tensor, batch: Batch, total_tokens: float,
-                cfg: LossConfig, ref_logp: torch.Tensor | None = None) -> tuple[torch.Tensor, dict[str, float]]:
+                cfg: LossConfig, ref_logp: torch.Tensor | None = None,
+                is_weight: torch.Tensor | None = None) -> tuple[torch.Tensor, dict[str, float]]:
     """Clipped token-level surrogate summed under the mask and divided by `total_tokens`.
 
-    `total_tokens` is the number of model tokens in the whole optimizer batch, so that
-    micro-batches add up to the token-level mean of the full batch.
+    `total_tokens` is the number of model tokens in the whole optimizer step, so that
+    micro-batches add up to the token-level mean. A token counts as clipped only where the
+    clipped term is the one `min` keeps (ratio above 1 + eps_high with A > 0, below 1 - eps_low
+    with A < 0): there its gradient is zero.
     """
     ratio = torch.exp(logp - old_logp)
     adv = batch.advantages.unsqueeze(1)
     clipped = torch.clamp(ratio, 1 - cfg.eps_low, 1 + cfg.eps_high)
     per_token = -torch.minimum(ratio * adv, clipped * adv)
+    if is_weight is not None:
+        per_token = per_token * is_weight
     if cfg.kl_coef > 0 and ref_logp is not None:
         delta = ref_logp - logp
         per_token = per_token + cfg.kl_coef * (torch.exp(delta) - delta - 1)
@@ -132,42 +280,101 @@ def policy_loss(logp: torch.Tensor, old_logp: torch.Tensor, batch: Batch, total_
     loss = (per_token * mask).sum() / max(total_tokens, 1.0)
     with torch.no_grad():
         n = mask.sum().clamp(min=1)
-        clip_frac = (((ratio - clipped).abs() > 1e-6).float() * mask).sum() / n
-        stats = {"clip_frac": float(clip_frac), "ratio_mean": float((ratio * mask).sum() / n),
+        high = ((ratio > 1 + cfg.eps_high) & (adv > 0)).float() * mask
+        low = ((ratio < 1 - cfg.eps_low) & (adv < 0)).float() * mask
+        masked_ratio = ratio[mask.bool()]
+        stats = {"clip_frac": float((high + low).sum() / n), "clip_high_frac": float(high.sum() / n),
+                 "clip_low_frac": float(low.sum() / n), "ratio_mean": float((ratio * mask).sum() / n),
+                 "ratio_max": float(masked_ratio.max()) if masked_ratio.numel() else 1.0,
+                 "ratio_min": float(masked_ratio.min()) if masked_ratio.numel() else 1.0,
                  "tokens": float(mask.sum())}
     return loss, stats
 
 
-def update_policy(model: Any, optimizer: Any, selection: Selection, cfg: LossConfig, pad_id: int,
-                  micro_batch: int = 4, epochs: int = 1, grad_clip: float = 1.0,
-                  ref_model: Any = None) -> dict[str, float]:
-    """One optimizer step per epoch over the selected trajectories, in micro-batches.
+@dataclass
+class UpdateConfig:
+    """How one rollout batch is stepped through (see `update_policy`)."""
 
-    Old log-probs are taken from the model before the update (the rollouts are on-policy),
-    so the first epoch's ratio is 1 and later epochs are clipped against it.
+    micro_batch: int = 4
+    epochs: int = 1
+    minibatches: int = 1
+    """Optimizer steps per epoch over one rollout batch (each on its share of the rows)."""
+    grad_clip: float = 1.0
+    temperature: float = 1.0
+    chunk_tokens: int = 1024
+    seed: int = 0
+
+
+def update_policy(model: Any, optimizer: Any, selection: Selection, cfg: LossConfig, pad_id: int,
+                  micro_batch: int = 4, epochs: int = 1, grad_clip: float = 1.0, ref_model: Any = None,
+                  minibatches: int = 1, temperature: float = 1.0, chunk_tokens: int = 1024,
+                  seed: int = 0) -> dict[str, Any]:
+    """`epochs x minibatches` optimizer steps over the selected trajectories, in micro-batches.
+
+    Old log-probs are the model's before the first step, so the first step's ratio is 1 and
+    later steps are clipped against it. No trainable token: no step at all.
     """
+    upd = UpdateConfig(micro_batch, epochs, minibatches, grad_clip, temperature, chunk_tokens, seed)
+    all_rows = [r for t, a in zip(selection.trajectories, selection.advantages) for r in rows(t, a)]
+    if not all_rows:
+        return {"optimizer_steps": 0, "train_tokens": 0.0, "update_skipped": "no_trainable_tokens"}
+    random.Random(seed).shuffle(all_rows)
     device = next(model.parameters()).device
-    trajs, advs = selection.trajectories, selection.advantages
-    chunks = [(trajs[i:i + micro_batch], advs[i:i + micro_batch]) for i in range(0, len(trajs), micro_batch)]
-    batches = [collate(t, a, pad_id, device) for t, a in chunks]
-    total = float(sum(b.loss_mask.sum() for b in batches))
+    size = max(upd.micro_batch, 1)
+    batches = [collate(all_rows[i:i + size], None, pad_id, device) for i in range(0, len(all_rows), size)]
     with torch.no_grad():
-        old = [token_logprobs(model, b) for b in batches]
-        refs = [token_logprobs(ref_model, b) for b in batches] if ref_model is not None and cfg.kl_coef > 0 else None
-    stats: dict[str, float] = {}
+        old = [token_logprobs(model, b, temperature, chunk_tokens) for b in batches]
+        refs = [token_logprobs(ref_model, b, temperature, chunk_tokens) for b in batches] \
+            if ref_model is not None and cfg.kl_coef > 0 else None
+        weights = [tis_weights(o, b, cfg.tis_mode, cfg.tis_cap) for o, b in zip(old, batches)]
+    steps = _split(list(range(len(batches))), max(1, min(upd.minibatches, len(batches))))
     model.train()
-    for _ in range(epochs):
-        optimizer.zero_grad(set_to_none=True)
-        loss_sum, clip_sum = 0.0, 0.0
-        for i, batch in enumerate(batches):
-            loss, s = policy_loss(token_logprobs(model, batch), old[i], batch, total, cfg,
-                                  refs[i] if refs else None)
-            loss.backward()
-            loss_sum += float(loss.detach())
-            clip_sum += s["clip_frac"] * s["tokens"]
-        norm = torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
-        optimizer.step()
-        stats = {"loss": loss_sum, "grad_norm": float(norm), "clip_frac": clip_sum / max(total, 1.0),
-                 "train_tokens": total}
+    history = [_step(model, optimizer, [(batches[i], old[i], refs[i] if refs else None, weights[i]) for i in step],
+                     cfg, upd) for _ in range(upd.epochs) for step in steps]
     model.eval()
-    return stats
+    return _summary(history, batches, weights)
+
+
+def _summary(history: list[dict[str, float]], batches: list[Batch], weights: list[torch.Tensor]) -> dict[str, Any]:
+    """The update's metrics: per-step lists where they vary, totals and means otherwise."""
+    total = float(sum(b.loss_mask.sum() for b in batches))
+    known = float(sum(b.rollout_known.sum() for b in batches))
+    w = torch.cat([wt[b.loss_mask.bool()] for wt, b in zip(weights, batches)])
+    return {"loss": sum(h["loss"] for h in history) / len(history), "grad_norm": history[-1]["grad_norm"],
+            "clip_frac": sum(h["clip_frac"] * h["tokens"] for h in history) / max(sum(h["tokens"] for h in history), 1.0),
+            "clip_frac_per_step": [round(h["clip_frac"], 5) for h in history],
+            "ratio_mean_per_step": [round(h["ratio_mean"], 6) for h in history],
+            "ratio_max": max(h["ratio_max"] for h in history), "ratio_min": min(h["ratio_min"] for h in history),
+            "optimizer_steps": len(history), "train_tokens": total, "rollout_logprob_tokens": known,
+            "tis_weight_mean": float(w.mean()) if w.numel() else 1.0}
+
+
+def _split(items: list[int], parts: int) -> list[list[int]]:
+    size, extra = divmod(len(items), parts)
+    out, start = [], 0
+    for p in range(parts):
+        end = start + size + (p < extra)
+        out.append(items[start:end])
+        start = end
+    return out
+
+
+def _step(model: Any, optimizer: Any, parts: list[tuple[Batch, torch.Tensor, Any, torch.Tensor]],
+          cfg: LossConfig, upd: UpdateConfig) -> dict[str, float]:
+    """One optimizer step over micro-batches; the loss is the token-level mean of the step."""
+    total = float(sum(b.loss_mask.sum() for b, _, _, _ in parts))
+    optimizer.zero_grad(set_to_none=True)
+    loss_sum, sums = 0.0, {"clip_frac": 0.0, "clip_high_frac": 0.0, "clip_low_frac": 0.0, "ratio_mean": 0.0}
+    extremes = [1.0, 1.0]
+    for batch, old, ref, weight in parts:
+        logp = token_logprobs(model, batch, upd.temperature, upd.chunk_tokens)
+        loss, s = policy_loss(logp, old, batch, total, cfg, ref, weight)
+        loss.backward()
+        loss_sum += float(loss.detach())
+        for key in sums:
+            sums[key] += s[key] * s["tokens"]
+        extremes = [max(extremes[0], s["ratio_max"]), min(extremes[1], s["ratio_min"])]
+    norm = torch.nn.utils.clip_grad_norm_(model.parameters(), upd.grad_clip)
+    optimizer.step()
+    return {"loss": loss_sum, "grad_norm": float(norm), "tokens": total, "ratio_max": extremes[0],
+            "ratio_min": extremes[1], **{k: v / max(total, 1.0) for k, v in sums.items()}}

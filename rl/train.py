@@ -6,12 +6,15 @@ The algorithm, one step at a time:
 2. Roll out `group_size` episodes per task, concurrently: the model thinks, calls tools,
    thinks again after every answer; each turn's token ids are kept as generated, and a loss
    mask marks the model's own tokens. Each rollout may run under a seeded perturbation.
-3. Drop rollouts cut by a limit (turns, tokens, wall time) or failed; warn when all of a
-   batch's rewards are equal (no signal).
+3. Drop failed rollouts; rollouts cut by a limit (turns, tokens, wall time) lose
+   `optim.truncation_penalty` (or are masked/dropped, `optim.on_truncated`); skip groups whose
+   rewards are all equal (no signal) and warn when the whole batch is.
 4. Advantage of a rollout = its reward minus the mean reward of the other rollouts of the same
    task (leave-one-out); no KL penalty unless `optim.kl_coef > 0`.
-5. Loss = PPO-clipped ratio with a higher upper clip (clip-higher), summed over all model
-   tokens of the batch and divided by their number (token-level); one AdamW step.
+5. Loss = PPO-clipped ratio with a higher upper clip (clip-higher), weighted by truncated
+   importance sampling against the rollout engine's log-probs, summed over the model tokens of
+   each optimizer step and divided by their number (token-level); `optim.minibatches` AdamW
+   steps per batch. A backend with no trainable tokens (an endpoint) skips the update.
 6. Push the new weights to the rollout engine; every `checkpoint.every` steps save model,
    optimizer and data position; write the step's metrics as one JSON line.
 
@@ -72,7 +75,8 @@ def train_config(cfg: TrainConfig, home: str | Path | None = None, max_steps: in
     fmt = get_format(cfg.rollout.format)
     backend = make_backend(cfg.rollout, model, tokenizer, fmt)
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.optim.lr, weight_decay=cfg.optim.weight_decay)
-    loss_cfg = grpo.LossConfig(cfg.optim.eps_low, cfg.optim.eps_high, cfg.optim.kl_coef)
+    loss_cfg = grpo.LossConfig(cfg.optim.eps_low, cfg.optim.eps_high, cfg.optim.kl_coef,
+                               cfg.optim.tis_mode, cfg.optim.tis_cap)
     ref_model = load_model(cfg.model, seed=cfg.seed)[0] if cfg.optim.kl_coef > 0 else None
     limits = EpisodeLimits(**cfg.limits.model_dump())
 
@@ -91,22 +95,20 @@ def train_config(cfg: TrainConfig, home: str | Path | None = None, max_steps: in
             tasks = list(itertools.islice(stream, cfg.rollout.tasks_per_step))
             groups = asyncio.run(_rollouts(cfg, tasks, make_env, backend, fmt, step, limits, tokenizer, pool))
             t_rollout = time.monotonic() - t0
-            # 3-4. filter, advantages, alarm
-            selection = grpo.select(groups, cfg.optim.scale_by_std)
-            # 5. one policy update
-            stats = {}
-            if selection.trajectories and any(a != 0 for a in selection.advantages):
-                stats = grpo.update_policy(model, optimizer, selection, loss_cfg, tokenizer.pad_token_id,
-                                           cfg.optim.micro_batch, cfg.optim.epochs_per_batch,
-                                           cfg.optim.grad_clip, ref_model)
+            # 3-4. filter, penalise, advantages, skip flat groups, alarm
+            selection = grpo.select(groups, cfg.optim.scale_by_std, cfg.optim.on_truncated,
+                                    cfg.optim.truncation_penalty)
+            # 5. the policy update (no step without trainable tokens)
+            stats = _update(cfg, model, optimizer, selection, loss_cfg, tokenizer, ref_model, step)
             # 6. sync weights, checkpoint, log
-            if hasattr(backend, "sync_weights"):
+            if stats.get("optimizer_steps") and hasattr(backend, "sync_weights"):
                 backend.sync_weights(model)
             rewards = [t.reward for g in groups for t in g]
             row = {"step": step + 1, "mean_reward": sum(rewards) / max(len(rewards), 1),
                    "rollouts": len(rewards), "kept": len(selection.trajectories),
                    "dropped_truncated": selection.dropped_truncated, "dropped_errors": selection.dropped_errors,
                    "flat_groups": selection.flat_groups, "all_equal_alarm": selection.alarm,
+                   "penalized_truncated": selection.penalized,
                    "rollout_s": round(t_rollout, 3), "step_s": round(time.monotonic() - t0, 3), **stats}
             metrics_file.write(json.dumps(row) + "\n")
             metrics_file.flush()
@@ -120,6 +122,20 @@ def train_config(cfg: TrainConfig, home: str | Path | None = None, max_steps: in
         if pool is not None:  # warm sandboxes are removed however training ends
             asyncio.run(pool.close())
     return result
+
+
+def _update(cfg: TrainConfig, model: Any, optimizer: Any, selection: Any, loss_cfg: Any, tokenizer: Any,
+            ref_model: Any, step: int) -> dict[str, Any]:
+    if not selection.trajectories:
+        return {"optimizer_steps": 0, "update_skipped": "no_signal"}
+    stats = grpo.update_policy(model, optimizer, selection, loss_cfg, tokenizer.pad_token_id,
+                               cfg.optim.micro_batch, cfg.optim.epochs_per_batch, cfg.optim.grad_clip,
+                               ref_model, cfg.optim.minibatches, cfg.limits.temperature,
+                               cfg.optim.chunk_tokens, seed=cfg.seed + step)
+    if stats.get("update_skipped") == "no_trainable_tokens":
+        log.warning("step %d: no trainable tokens (backend %s generates none here): no optimizer step",
+                    step + 1, cfg.rollout.backend)
+    return stats
 
 
 async def _rollouts(cfg: TrainConfig, tasks: list[Any], make_env: Any, backend: Any, fmt: Any, step: int,

@@ -7,6 +7,7 @@ sampled; a message-level backend (an OpenAI-compatible endpoint, a scripted poli
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -31,6 +32,7 @@ class Generation:
     token_ids: list[int] | None = None
     """The sampled ids, exactly as generated (None for message-level backends)."""
     logprobs: list[float] | None = None
+    """The sampler's log-prob of each sampled id, after temperature (for importance sampling)."""
     turn: AssistantTurn | None = None
     """Set by backends that parse the turn themselves (endpoints, scripted policies)."""
     finish_reason: str = "stop"
@@ -44,6 +46,50 @@ class Backend(Protocol):
     token_level: bool
 
     async def generate(self, request: GenerateRequest) -> Generation: ...
+
+
+class BatchingBackend:
+    """Requests that arrive together (the episodes of a rollout wave) are generated as one batch.
+
+    The first request of a wave starts a worker that waits a moment for the others, then hands
+    up to `max_batch` of them to `_generate_batch` in a thread; every waiting episode gets its
+    own result (or the batch's exception).
+    """
+
+    max_batch: int = 32
+
+    def _init_queue(self, max_batch: int) -> None:
+        self.max_batch = max(max_batch, 1)
+        self._pending: list[tuple[GenerateRequest, asyncio.Future]] = []
+        self._worker: asyncio.Task | None = None
+        self.batch_sizes: list[int] = []
+        """How many requests each generate call carried (for tests and logs)."""
+
+    def _generate_batch(self, requests: list[GenerateRequest]) -> list[Generation]:
+        raise NotImplementedError
+
+    async def generate(self, request: GenerateRequest) -> Generation:
+        future = asyncio.get_running_loop().create_future()
+        self._pending.append((request, future))
+        if self._worker is None or self._worker.done():
+            self._worker = asyncio.get_running_loop().create_task(self._drain())
+        return await future
+
+    async def _drain(self) -> None:
+        while self._pending:
+            await asyncio.sleep(0.005)  # let the other episodes of this wave queue up
+            batch, self._pending = self._pending[:self.max_batch], self._pending[self.max_batch:]
+            self.batch_sizes.append(len(batch))
+            try:
+                results = await asyncio.to_thread(self._generate_batch, [r for r, _ in batch])
+            except Exception as exc:  # every waiting episode learns of the failure
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+                continue
+            for (_, future), result in zip(batch, results):
+                if not future.done():
+                    future.set_result(result)
 
 
 class ScriptedBackend:
