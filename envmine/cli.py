@@ -354,3 +354,22 @@ def review(
         return
     review_serve.serve(settings, host, port, say=lambda text: console.print(text, highlight=False))
 
+
+@app.command()
+def report(
+    out: Annotated[Path, typer.Option("--out", help="HTML file to write")] = Path("report.html"),
+    home: HomeOpt = None,
+) -> None:
+    """Write the catalog's state as one self-contained HTML file with plots (opens offline)."""
+    from envmine.settings import Settings
+    from envmine.warehouse.catalog import Catalog, CatalogError
+    from envmine.warehouse.report import write_report
+
+    settings = Settings.load(home=_home(home))
+    try:
+        with Catalog.open(settings.catalog_dir, read_only=True) as catalog:
+            path = write_report(catalog, out)
+    except (CatalogError, OSError) as exc:
+        console.print(f"[red]report failed[/]: {exc}")
+        raise typer.Exit(1) from None
+    console.print(f"report of catalog {settings.catalog_dir} written to {path} ({path.stat().st_size // 1024} KiB)")
