@@ -23,6 +23,7 @@ from envmine.rl import perturb
 from envmine.rl.backends.base import Backend
 from envmine.rl.formats import get_format
 from envmine.rl.perturb import PerturbConfig
+from envmine.rl.reward import INFRA_ERROR
 from envmine.rl.rollout import rollout_groups
 from envmine.rl.scaffold import EpisodeLimits
 from envmine.rl.types import Trajectory
@@ -40,9 +41,15 @@ def summarize(evals: Iterable[Evaluation], k: int) -> dict[str, dict[str, dict[s
     """{"all"|"language"|"perturbation": {value: {"pass@1", "pass@k", "tasks", "attempts"}}}.
 
     Per perturbation, pass@1 is the share of attempts under that perturbation that resolved.
+    Attempts whose grading failed for want of a sandbox (`infra_error`) count for neither the
+    model nor the task: they are left out, and `summary["infra_errors"]` counts them.
     """
     out: dict[str, dict[str, dict[str, float]]] = {}
     evals = list(evals)
+    infra = [e for e in evals if e.grade_reason == INFRA_ERROR]
+    evals = [e for e in evals if e.grade_reason != INFRA_ERROR]
+    if infra:
+        out["infra_errors"] = {"all": {"attempts": float(len(infra))}}
     for axis, key in (("all", lambda e: "all"), ("language", lambda e: e.language or "?"),
                       ("perturbation", lambda e: e.perturbation or "none")):
         by_value: dict[str, dict[str, list[bool]]] = defaultdict(lambda: defaultdict(list))
@@ -76,7 +83,7 @@ def to_evaluations(run_id: str, model: str, groups: list[list[Trajectory]],
         run_id=run_id, model=model, instance_id=t.instance_id, attempt=attempt, reward=t.reward,
         resolved=t.resolved, language=t.language, perturbation=t.perturbation_name, turns=t.turns,
         tokens=t.tokens, wall_s=round(t.wall_s, 3), stop_reason=t.stop_reason,
-        catalog_version=catalog_version)
+        tampering=list(t.tampering), grade_reason=t.grade_reason, catalog_version=catalog_version)
         for group in groups for attempt, t in enumerate(group)]
 
 

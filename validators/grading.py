@@ -85,14 +85,18 @@ def run_problem(run: TestRun, patch_reasons: dict[str, Reason] | None = None) ->
             return reasons.get(name, Reason.gold_patch_failed_to_apply), f"{run.phase}: {name} did not apply"
     if run.timed_out:
         return Reason.timeout, f"{run.phase}: tests ran past the time limit"
+    if run.forgery:
+        return Reason(run.forgery), f"{run.phase}: the report disagrees with the harness's own channel"
     if not run.suite_ran or not run.tests:
         return Reason.suite_did_not_run, f"{run.phase}: no markers or no test results in the report"
     return exit_code_problem(run)
 
 
 def exit_code_problem(run: TestRun) -> tuple[Reason, str] | None:
-    """The report and the exit code must agree: all passed <=> exit 0."""
+    """The report and the exit code must agree: all passed <=> exit 0 (a planted sentinel that
+    failed, as it must, counts as a failure)."""
     failing = sorted(t for t, s in run.tests.items() if s in (TestStatus.failed, TestStatus.error))
+    failing += ["(sentinel)"] if run.sentinel == "failed" else []
     if not failing and run.exit_code != 0:
         return Reason.exit_code_mismatch, f"{run.phase}: report has no failures but exit code {run.exit_code}"
     if failing and run.exit_code == 0:

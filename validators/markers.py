@@ -28,6 +28,12 @@ class Evidence:
     """The tar of all report files (validator's script), and how many files it holds."""
     bundle_files: int = 0
     errors: list[str] = field(default_factory=list)
+    tampering: list[str] = field(default_factory=list)
+    """Protected paths whose changes the script undid (see protect.sh.j2)."""
+    sentinel: str | None = None
+    """The name of the must-fail test the script planted, if it planted one."""
+    guard: str | None = None
+    """The standalone script's guard verdict when it was not `ok`."""
     log: str = ""
 
 
@@ -67,3 +73,10 @@ def _record(evidence: Evidence, kind: str, value: str) -> None:
             evidence.bundle, evidence.bundle_files = path, int(count)
     elif kind == "error":
         evidence.errors.append(value)
+    elif kind == "tamper":
+        if value not in evidence.tampering:
+            evidence.tampering.append(value)
+    elif kind == "sentinel":
+        evidence.sentinel = value
+    elif kind == "guard":
+        evidence.guard = value

@@ -31,6 +31,7 @@ from envmine.validators.grading import (
     is_compile_failure,
     run_problem,
 )
+from envmine.validators.integrity import GUARD_STREAM, check, new_guard, new_sentinel, protected_patterns
 from envmine.validators.leakage import LeakReport, leak_check_for, leak_reject, parse_leak_output
 from envmine.validators.markers import Evidence, read_markers
 from envmine.validators.parsers import get_parser
@@ -58,46 +59,60 @@ class Validation:
 
 
 def run_tests(image: str, spec: EnvSpec, phase: str, patches: list[str], settings: Settings,
-              nonce: str | None = None, names: list[str] | None = None) -> TestRun:
+              nonce: str | None = None, names: list[str] | None = None, sentinel: bool = False) -> TestRun:
     """Apply `patches` (in order; named `names`, default `patch0`, ...) and run the tests once.
 
     Raises EngineError when no sandbox could be started.
     """
     with sandbox(image, settings.validation.limits, user=settings.docker.sandbox_user) as box:
-        return run_in(box, image, spec, phase, patches, settings, nonce, names)[0]
+        return run_in(box, image, spec, phase, patches, settings, nonce, names, sentinel=sentinel)[0]
 
 
 def run_in(box: Sandbox, image: str, spec: EnvSpec, phase: str, patches: list[str],
            settings: Settings, nonce: str | None = None, names: list[str] | None = None,
-           leak: LeakCheck | None = None) -> tuple[TestRun, LeakReport | None]:
+           leak: LeakCheck | None = None, sentinel: bool = False,
+           require_sentinel: bool = True) -> tuple[TestRun, LeakReport | None]:
     """`run_tests` in a started sandbox; with `leak`, check the untouched /testbed first.
 
-    A patch named `test_patch` first restores the files it touches to the base commit, so it
-    applies over a patch (a model's) that edited the same test files.
+    A patch named `patch` is the solution (the gold patch, or a policy's): its changes to
+    protected paths are undone after it applies and reported as `TestRun.tampering`. A patch
+    named `test_patch` first restores the files it touches to the base commit, so it applies
+    over a solution that edited the same test files. The pytest guard is planted for pytest;
+    with `sentinel`, a must-fail test is appended to a test file of the test patch (where the
+    language has one), and, with `require_sentinel`, a report that lacks its failure is forged.
 
     The patches travel inline in the root-only script: one file copy and one exec per run.
     """
     nonce = nonce or new_nonce()
     names = names or [f"patch{i}" for i in range(len(patches))]
-    steps = [inline_patch(name, text, reset_to=spec.base_commit if name == "test_patch" else None)
+    steps = [inline_patch(name, text, reset_to=spec.base_commit if name == "test_patch" else None,
+                          protect_from=spec.base_commit if name == "patch" else None)
              for name, text in zip(names, patches, strict=True) if text.strip()]
+    test_patch = dict(zip(names, patches, strict=True)).get("test_patch", "")
+    guard = new_guard(spec.runner)
+    planted = new_sentinel(spec.language, spec.runner, test_patch) if sentinel else None
     timeout_s = settings.validation.limits.timeout_s
     script = render_eval_script(spec.test_command, steps, timeout_s, nonce=nonce,
                                 run_as=settings.docker.sandbox_user, work_dir=RUN_DIR,
-                                test_log=f"{RUN_DIR}/test.log", bundle=f"{RUN_DIR}/reports.tar", leak=leak)
+                                test_log=f"{RUN_DIR}/test.log", bundle=f"{RUN_DIR}/reports.tar", leak=leak,
+                                protect=protected_patterns(spec.language), guard=guard, sentinel=planted)
     box.write_file(SCRIPT_PATH, script, mode=0o700)
     result = box.exec(f"bash {SCRIPT_PATH}", timeout_s=timeout_s + GRACE_S, user="root", workdir="/")
     head = result.output.partition(f"+++ envmine log {nonce}\n")[0]
     evidence = read_markers(result.output, nonce)
     bundle = _read_bundle(box, evidence.bundle) if evidence.bundle and evidence.bundle_files else {}
+    stream = bundle.pop(GUARD_STREAM, None)
     reports = select_reports(bundle, spec.report_glob)
     tests, problems = parse_reports(reports, spec.runner)
+    integrity = check(tests, evidence.exit_code, guard, stream, evidence.sentinel, require_sentinel)
     timed_out = result.timed_out and not evidence.ended or _test_timed_out(evidence, timeout_s)
+    notes = [*problems, *([f"{integrity.forgery}: {integrity.detail}"] if integrity.forgery else [])]
     run = TestRun(
         instance_id=spec.instance_id, phase=phase, image=image, exit_code=evidence.exit_code,
         timed_out=timed_out, suite_ran=evidence.started and evidence.ended and bool(reports)
-        and not problems, duration_s=round(result.duration_s, 3), tests=tests,
-        log=_log(head, evidence, problems), patches=evidence.patches,
+        and not problems, duration_s=round(result.duration_s, 3),
+        tests=integrity.tests, log=_log(head, evidence, notes), patches=evidence.patches,
+        tampering=evidence.tampering, forgery=integrity.forgery, sentinel=integrity.sentinel,
     )
     return run, parse_leak_output(head) if leak else None
 
@@ -164,24 +179,28 @@ def validate(candidate: Candidate, spec: EnvSpec, settings: Settings, parallel: 
     try:
         with sandbox(image, settings.validation.limits, user=settings.docker.sandbox_user) as box:
             before, leaks = run_in(box, image, spec, "before", [candidate.test_patch], settings,
-                                   names=["test_patch"], leak=leak_check_for(candidate))
+                                   names=["test_patch"], leak=leak_check_for(candidate), sentinel=True,
+                                   require_sentinel=False)
         validation.reject = leak_reject(leaks, candidate)
         if validation.reject:
             return validation
         validation.runs.append(before)
         may_not_compile = before_may_not_compile(spec, settings)
+        # The gold patch is not applied yet, so the before run is the repository's own: the
+        # sentinel is required later only where it failed here (or nothing compiled yet).
+        sentinel = before.sentinel == "failed" or (before.sentinel == "missing" and not before.tests)
         problem = None if may_not_compile and is_compile_failure(before) else run_problem(before)
         if problem:  # an ungradable before run needs no after runs
             validation.grade = Grade(reason=problem[0], detail=problem[1])
             validation.reject = _reject(candidate, problem[0], problem[1])
             return validation
-        validation.runs += _after_runs(candidate, spec, settings, parallel)
+        validation.runs += _after_runs(candidate, spec, settings, parallel, sentinel)
     except EngineError as exc:
         validation.reject = _reject(candidate, Reason.sandbox_error, str(exc))
         return validation
     validation.grade = grade(validation.runs[0], validation.runs[1:], may_not_compile)
     if validation.grade.ok:
-        validation.instance = task_instance(candidate, spec, validation.grade, settings)
+        validation.instance = task_instance(candidate, spec, validation.grade, settings, validation.runs)
     else:
         validation.reject = _reject(candidate, validation.grade.reason, validation.grade.detail)
     return validation
@@ -199,12 +218,13 @@ def before_may_not_compile(spec: EnvSpec, settings: Settings) -> bool:
         return False
 
 
-def _after_runs(candidate: Candidate, spec: EnvSpec, settings: Settings, parallel: bool) -> list[TestRun]:
+def _after_runs(candidate: Candidate, spec: EnvSpec, settings: Settings, parallel: bool,
+                sentinel: bool) -> list[TestRun]:
     phases = ["after" if i == 0 else f"after#{i + 1}" for i in range(settings.validation.after_runs)]
 
     def one(phase: str) -> TestRun:
         return run_tests(spec.image, spec, phase, [candidate.patch, candidate.test_patch], settings,
-                         names=["patch", "test_patch"])
+                         names=["patch", "test_patch"], sentinel=sentinel)
 
     if parallel and len(phases) > 1:
         with ThreadPoolExecutor(max_workers=len(phases), thread_name_prefix="envmine-after") as pool:
@@ -217,8 +237,19 @@ def _after_runs(candidate: Candidate, spec: EnvSpec, settings: Settings, paralle
     return runs
 
 
-def task_instance(candidate: Candidate, spec: EnvSpec, verdict: Grade, settings: Settings) -> TaskInstance:
-    """The curated record: SWE-bench fields plus language, image, eval script, stability."""
+def task_instance(candidate: Candidate, spec: EnvSpec, verdict: Grade, settings: Settings,
+                  runs: list[TestRun] | None = None) -> TaskInstance:
+    """The curated record: SWE-bench fields plus language, image, eval script, stability.
+
+    Its provenance says whether grading plants the sentinel (`sentinel = planted`: it failed in
+    every run of validation) and which protected paths the gold patch touched (undone).
+    """
+    after = [run for run in runs or [] if run.phase.startswith("after")]
+    integrity = {}
+    if after and all(run.sentinel == "failed" for run in after):
+        integrity["sentinel"] = "planted"
+    if after and after[0].tampering:
+        integrity["gold_tampering"] = ",".join(after[0].tampering)[:2000]
     return TaskInstance(
         instance_id=candidate.instance_id, repo=candidate.repo, base_commit=candidate.base_commit,
         patch=candidate.patch, test_patch=candidate.test_patch,
@@ -233,7 +264,7 @@ def task_instance(candidate: Candidate, spec: EnvSpec, verdict: Grade, settings:
         stability={t: verdict.stability[t] for t in (*verdict.fail_to_pass, *verdict.pass_to_pass)},
         provenance={**candidate.provenance, "head_commit": candidate.head_commit,
                     "after_runs": str(settings.validation.after_runs),
-                    "validated_with": "envmine.validators",
+                    "validated_with": "envmine.validators", **integrity,
                     **({"before": verdict.before} if verdict.before == COMPILE_FAILURE else {})},
     )
 
@@ -241,12 +272,16 @@ def task_instance(candidate: Candidate, spec: EnvSpec, verdict: Grade, settings:
 def instance_eval_script(test_patch: str, spec: EnvSpec, settings: Settings) -> str:
     """The standalone script a harness runs in the image after applying the patch under test.
 
-    It restores the test patch's files to the base commit, applies the test patch itself, runs
-    the test command and prints the nonce-stamped markers (the nonce is the harness's
-    ENVMINE_NONCE, or a fresh random one).
+    The same template as every other grading path: it restores every protected path the
+    solution changed (reported as tampering), restores the test patch's files to the base
+    commit, applies the test patch itself, runs the test command (under the pytest guard for
+    pytest, whose verdict must be `ok` for the output to be shown) and prints the nonce-stamped
+    markers (the nonce is the harness's ENVMINE_NONCE, or a fresh random one) and SWE-bench's.
     """
     steps = [inline_patch("test_patch", test_patch, reset_to=spec.base_commit)] if test_patch.strip() else []
-    return render_eval_script(spec.test_command, steps, settings.validation.limits.timeout_s)
+    return render_eval_script(spec.test_command, steps, settings.validation.limits.timeout_s,
+                              protect=protected_patterns(spec.language), base_commit=spec.base_commit,
+                              guard=new_guard(spec.runner, standalone=True))
 
 
 def spec_of(instance: TaskInstance) -> EnvSpec:
@@ -257,20 +292,18 @@ def spec_of(instance: TaskInstance) -> EnvSpec:
                    layers=[LayerSpec(name="task", dockerfile="", tag=instance.image)])
 
 
-def evaluate_patch(instance: TaskInstance, patch: str, settings: Settings,
-                   box: Sandbox | None = None) -> tuple[TestRun, PatchGrade]:
-    """Run `instance`'s tests over `patch` (a policy's) and grade it like validation does.
+def grade_solution(instance: TaskInstance, patch: str, settings: Settings) -> tuple[TestRun, PatchGrade]:
+    """Grade a solution (a policy's diff, or the gold patch) on a curated task: applied to the
+    base commit in a fresh sandbox, its protected-path changes undone, the test patch applied,
+    the tests run under the task's guards, F2P and P2P graded as validation grades them.
 
-    Without `box` a fresh sandbox starts from the instance image and `patch` is applied to the
-    base commit; with `box` (an agent's sandbox whose /testbed already holds its edits) `patch`
-    may be "" and only the test patch is applied there. Raises EngineError without a sandbox.
+    The one path by which `envmine eval` and the RL reward score a patch. Raises EngineError
+    when no sandbox could be started.
     """
-    spec, patches, names = spec_of(instance), [patch, instance.test_patch], ["patch", "test_patch"]
-    if box is None:
-        with sandbox(instance.image, settings.validation.limits, user=settings.docker.sandbox_user) as fresh:
-            run = run_in(fresh, instance.image, spec, "eval", patches, settings, names=names)[0]
-    else:
-        run = run_in(box, instance.image, spec, "eval", patches, settings, names=names)[0]
+    spec = spec_of(instance)
+    sentinel = instance.provenance.get("sentinel") == "planted"
+    run = run_tests(instance.image, spec, "eval", [patch, instance.test_patch], settings,
+                    names=["patch", "test_patch"], sentinel=sentinel)
     return run, grade_patch(instance.FAIL_TO_PASS, instance.PASS_TO_PASS, run)
 
 

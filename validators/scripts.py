@@ -31,6 +31,32 @@ class PatchStep:
     """Paths restored to `reset_to` first (a new file is removed), as SWE-bench's eval script
     restores the test files before it applies the test patch over a model's patch."""
     reset_to: str = "HEAD"
+    protect: bool = False
+    """A solution's patch: its changes to protected paths are undone after it applies, and
+    each such path is reported as tampering (see protect.sh.j2)."""
+    protect_paths: tuple[str, ...] = ()
+    """The paths the patch names (old and new), whose pre-patch state is kept to restore."""
+
+
+@dataclass(frozen=True)
+class GuardStep:
+    """The pytest guard planted for a run (see validators/guards/pytest_guard.py)."""
+
+    source: str
+    delimiter: str
+    key: str | None = None
+    """The run's HMAC key (hex), or None: the standalone script makes its own."""
+
+
+@dataclass(frozen=True)
+class SentinelStep:
+    """The must-fail test appended to `file` (see `envmine.languages.spec.Sentinel`)."""
+
+    file: str
+    requires: str
+    text: str
+    name: str
+    delimiter: str
 
 
 @dataclass(frozen=True)
@@ -65,17 +91,30 @@ def new_nonce() -> str:
     return secrets.token_hex(16)
 
 
-def inline_patch(name: str, text: str, reset_to: str | None = None) -> PatchStep:
-    """A patch embedded in the script as a quoted heredoc with a delimiter the text lacks.
-
-    With `reset_to`, the files the patch touches are restored to that commit before it applies.
-    """
+def heredoc_delimiter(text: str) -> str:
+    """A heredoc delimiter that `text` does not contain."""
     delimiter = f"EOF_ENVMINE_{secrets.token_hex(6).upper()}"
     while delimiter in text:
         delimiter = f"EOF_ENVMINE_{secrets.token_hex(6).upper()}"
-    reset = tuple(patch_paths(text)) if reset_to else ()
-    return PatchStep(name=name, text=text.rstrip("\n"), delimiter=delimiter, reset=reset,
-                     reset_to=reset_to or "HEAD")
+    return delimiter
+
+
+def inline_patch(name: str, text: str, reset_to: str | None = None, protect_from: str | None = None) -> PatchStep:
+    """A patch embedded in the script as a quoted heredoc with a delimiter the text lacks.
+
+    With `reset_to`, the files the patch touches are restored to that commit before it applies.
+    With `protect_from` (the base commit), it is a solution's patch: what it changes in
+    protected paths is undone after it applies (and reported).
+    """
+    paths = tuple(p for p in patch_paths(text) if _relative(p)) if reset_to or protect_from else ()
+    return PatchStep(name=name, text=text.rstrip("\n"), delimiter=heredoc_delimiter(text),
+                     reset=paths if reset_to else (), reset_to=reset_to or protect_from or "HEAD",
+                     protect=protect_from is not None, protect_paths=paths if protect_from else ())
+
+
+def _relative(path: str) -> bool:
+    """A path inside /testbed: git refuses others; the script never touches them either."""
+    return bool(path) and not path.startswith("/") and ".." not in path.split("/")
 
 
 def patch_paths(diff: str) -> list[str]:
@@ -98,6 +137,10 @@ def render_eval_script(
     test_log: str | None = None,
     bundle: str | None = None,
     leak: LeakCheck | None = None,
+    protect: list[str] | None = None,
+    guard: GuardStep | None = None,
+    sentinel: SentinelStep | None = None,
+    base_commit: str | None = None,
 ) -> str:
     """The bash eval script.
 
@@ -106,11 +149,18 @@ def render_eval_script(
     reports are tarred into `bundle` where the engine can read them; with `leak` it first
     checks the untouched /testbed for leaks (see leakage.py) and stops if it finds any.
     Without them it is the standalone script a TaskInstance ships: it makes its own nonce (or
-    takes ENVMINE_NONCE) and prints the test output between the markers.
+    takes ENVMINE_NONCE) and prints the test output between its markers and SWE-bench's
+    `>>>>> Start Test Output` / `>>>>> End Test Output`.
+
+    Integrity (see README, "Threat model"): `protect` (regular expressions of the paths a
+    solution may not change) undoes a solution's changes to them; the standalone script, whose
+    solution a harness applied before it runs, restores every protected path that differs from
+    `base_commit`. `guard` plants the pytest guard; `sentinel` appends a must-fail test.
     """
     return jinja_env().get_template("eval.sh.j2").render(
         nonce=nonce, results_dir=RESULTS_DIR, work_dir=work_dir, run_as=run_as,
         patches=patches, timeout_s=int(timeout_s), test_command=test_command,
         test_log=test_log, log_tail=LOG_TAIL_BYTES, apply_tail=APPLY_TAIL_BYTES, bundle=bundle,
-        leak=leak,
+        leak=leak, protect=protect or [], guard=guard, sentinel=sentinel, base_commit=base_commit,
+        standalone_sweep=bool(protect) and base_commit is not None and not test_log,
     )

@@ -19,6 +19,8 @@ from envmine.reasons import Reason
 
 SPEC_DIR = Path(__file__).parent
 OVERRIDES_FILE = SPEC_DIR / "overrides.toml"
+PROTECTED_FILE = SPEC_DIR / "protected.toml"
+"""Paths no solution may change in any language (see `LanguageSpec.protected`)."""
 
 
 def _check_regex(pattern: str) -> str:
@@ -74,6 +76,9 @@ class Framework(_Strict):
     """Which files under `results_dir` are the report(s) for `runner`."""
     env: dict[str, str] = Field(default_factory=dict)
     """Environment of the repo layer and of test runs."""
+    sentinel: Sentinel | None = None
+    """The must-fail test planted in every run, where the runner's report comes from the test
+    process itself (see `Sentinel`)."""
 
 
 class DependencyCheck(_Strict):
@@ -100,6 +105,27 @@ class DependencyCheck(_Strict):
         for pattern in [*(self.allowed), *([self.regex] if self.regex else [])]:
             _check_regex(pattern)
         return self
+
+
+class Sentinel(_Strict):
+    """A must-fail test the harness appends to one test file of the test patch in every run.
+
+    It runs in the same process as the task's tests, so a report forged from inside that
+    process (printed runner output, an early exit with status 0) shows it passed or lacks it.
+    `text` is Jinja with `name` (a fresh random test name); the sentinel's id in the report
+    contains `name`.
+    """
+
+    files: str
+    """Regular expression over posix paths: the test files the sentinel may be appended to."""
+    requires: str = ""
+    """Regular expression the chosen file's text must contain (e.g. the `testing` import)."""
+    text: str
+
+    @field_validator("files", "requires")
+    @classmethod
+    def _compiles(cls, pattern: str) -> str:
+        return _check_regex(pattern)
 
 
 class Unreachable(_Strict):
@@ -133,6 +159,11 @@ class LanguageSpec(_Strict):
     """Default result parser (see validators.parsers)."""
     test_patterns: list[str]
     """Regular expressions over posix paths; a match makes the file a test file."""
+    protected_patterns: list[str] = Field(default_factory=list)
+    """Regular expressions over posix paths a solution may not change besides the test files:
+    test-runner configuration and plugins, manifests whose test sections steer the runner,
+    build and CI scripts that run the tests. Bash (POSIX ERE) evaluates them inside the
+    sandbox, so keep to the syntax both dialects share."""
     toolchain_packages: list[str] = Field(default_factory=list)
     toolchain_env: dict[str, str] = Field(default_factory=dict)
     """ENV of the toolchain image (CA bundle pointers, registry URLs, offline switches)."""
@@ -158,7 +189,7 @@ class LanguageSpec(_Strict):
     """Reason code -> regular expression over a failed build's log, checked in order before
     the builder's generic classification (e.g. Maven's transfer errors -> unreachable)."""
 
-    @field_validator("test_patterns", "test_function_patterns")
+    @field_validator("test_patterns", "test_function_patterns", "protected_patterns")
     @classmethod
     def _patterns_compile(cls, patterns: list[str]) -> list[str]:
         for pattern in patterns:
@@ -183,6 +214,15 @@ class LanguageSpec(_Strict):
     def is_test_file(self, path: str) -> bool:
         return any(re.search(p, path) for p in self.test_patterns)
 
+    @property
+    def protected(self) -> list[str]:
+        """Every pattern of a path a solution's diff may not change: the test files, this
+        language's runner configuration, and what `protected.toml` protects everywhere."""
+        return [*self.test_patterns, *self.protected_patterns, *common_protected()]
+
+    def is_protected(self, path: str) -> bool:
+        return any(re.search(p, path) for p in self.protected)
+
 
 class RepoOverride(_Strict):
     """Per-repository exceptions to its language spec (`[overrides."owner/name"]`)."""
@@ -201,7 +241,17 @@ class RepoOverride(_Strict):
 
 
 def known_languages() -> list[str]:
-    return sorted(p.stem for p in SPEC_DIR.glob("*.toml") if p != OVERRIDES_FILE)
+    return sorted(p.stem for p in SPEC_DIR.glob("*.toml") if p not in (OVERRIDES_FILE, PROTECTED_FILE))
+
+
+@cache
+def common_protected() -> tuple[str, ...]:
+    """The patterns of `protected.toml` (`common`), validated."""
+    data = _read_toml(PROTECTED_FILE)
+    unknown = set(data) - {"common"}
+    if unknown:
+        raise ValueError(f"protected.toml: unknown keys {sorted(unknown)}; valid: common")
+    return tuple(_check_regex(p) for p in data.get("common", []))
 
 
 def _read_toml(path: Path) -> dict:

@@ -16,7 +16,8 @@ from envmine.validators.grading import grade_patch
 from envmine.validators.leakage import check_leakage
 from envmine.validators.markers import read_markers
 from envmine.validators.parsers import get_parser
-from envmine.validators.run import evaluate_patch, run_tests, validate
+from envmine.rl.reward import grade_diff
+from envmine.validators.run import grade_solution, run_tests, validate
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
@@ -80,43 +81,21 @@ def _run(inst, evidence, tests):
                tests=tests, patches=evidence.patches)
 
 
-def test_evaluate_patch_grades_policy_patches(toolchain, settings, tmp_path):
+def test_grade_solution_grades_policy_patches(toolchain, settings, tmp_path):
     b = built("fix", toolchain, tmp_path)
     inst = validate(b.candidate, b.spec, settings).instance
-    run, graded = evaluate_patch(inst, inst.patch, settings)
+    run, graded = grade_solution(inst, inst.patch, settings)
     assert graded.resolved and run.phase == "eval" and run.patches == {"patch": "git", "test_patch": "git"}
-    # A "solution" that writes its own, empty version of the new test file: the test patch's
-    # files are restored first, so the real test runs and fails.
+    assert run.tampering == [] and run.forgery == ""
+    # A "solution" that writes its own, empty version of the new test file: the change to a
+    # test file is undone (and recorded), then the test patch applies, so the real test fails.
     cheat = ("diff --git a/tests/test_add.py b/tests/test_add.py\nnew file mode 100644\n"
              "--- /dev/null\n+++ b/tests/test_add.py\n@@ -0,0 +1,2 @@\n+def test_add():\n+    pass\n")
-    run, graded = evaluate_patch(inst, cheat, settings)
-    assert run.patches == {"patch": "git", "test_patch": "git"}
-    assert not graded.resolved and graded.fail_to_pass_failed == F2P
-    with sandbox(inst.image, settings.validation.limits) as box:  # an agent's sandbox, edited
-        box.exec("sed -i 's/a - b/a + b/' calc.py")
-        run, graded = evaluate_patch(inst, "", settings, box=box)
-    assert graded.resolved and run.patches == {"test_patch": "git"}
-
-
-FAKE_REPORT = (
-    '<testsuites name="pytest tests"><testsuite name="pytest">'
-    '<testcase classname="tests.test_add" name="test_add" file="tests/test_add.py"/>'
-    '</testsuite></testsuites>'
-)
-FORGER = ("while true; do mkdir -p /tmp/envmine-results; "
-          "cp /home/envmine/fake.xml /tmp/envmine-results/pytest.xml 2>/dev/null; sleep 0.02; done")
-
-
-def test_agent_daemon_cannot_forge_the_report(toolchain, settings, tmp_path):
-    b = built("fix", toolchain, tmp_path)
-    inst = validate(b.candidate, b.spec, settings).instance
-    with sandbox(inst.image, settings.validation.limits) as box:  # an agent that fixed nothing
-        box.write_file("/home/envmine/fake.xml", FAKE_REPORT)
-        box.exec(f"setsid nohup bash -c '{FORGER}' >/dev/null 2>&1 &")
-        assert "test_add" in box.exec("sleep 0.5; cat /tmp/envmine-results/pytest.xml").output  # forging
-        run, graded = evaluate_patch(inst, "", settings, box=box)
-    assert run.tests["tests/test_add.py::test_add"] == "FAILED"
-    assert not graded.resolved
+    reward = grade_diff(inst, cheat, settings)
+    assert reward.run.patches == {"patch": "git", "test_patch": "git"}
+    assert reward.reward == 0.0 and reward.grade.fail_to_pass_failed == F2P
+    assert reward.tampering == ["tests/test_add.py"]
+    assert containers_of(inst.image) == []
 
 
 def test_large_test_output_does_not_hide_the_markers(toolchain, settings, tmp_path):
