@@ -10,7 +10,8 @@
       manifest.json                # written last: version, files + sha256, refused rows
 
 No Arrow map columns (`stability`, `provenance` are `list<struct<key, value>>`), timestamps
-are ISO 8601 text, `FAIL_TO_PASS`/`PASS_TO_PASS` are lists of the ids SWE-bench's log parser
+are ISO 8601 text (`datasets` reads the JSON lines' ones as `2025-03-01 12:00:00`: pyarrow's
+JSON reader takes them for timestamps before the card's string type applies), `FAIL_TO_PASS`/`PASS_TO_PASS` are lists of the ids SWE-bench's log parser
 reads (see `swebench.py`). `--format swebench` keeps only the rows `swebench eval` can grade;
 every row left out is in the manifest's `refused` with its reason.
 """
@@ -120,12 +121,31 @@ def _rows(instances: list[TaskInstance], fmt: str, tag: Tagger | None,
     return rows
 
 
-def _card(split: str, path: str, fmt: str, version: int) -> str:
-    """A dataset card whose YAML `configs` tell `datasets` which file is which split."""
+def _feature(name: str, dtype: pa.DataType, indent: str) -> str:
+    """One column as a `datasets` feature in the card's YAML (what `Features._to_yaml_list`
+    writes), so the JSON lines load with the same types as the Parquet."""
+    if pa.types.is_list(dtype) and pa.types.is_struct(dtype.value_type):
+        inner = "".join(_feature(f.name, f.type, indent + "    ")
+                        for f in dtype.value_type)
+        return f"{indent}- name: {name}\n{indent}  list:\n{inner}"
+    if pa.types.is_list(dtype):
+        return f"{indent}- name: {name}\n{indent}  list: {_dtype(dtype.value_type)}\n"
+    return f"{indent}- name: {name}\n{indent}  dtype: {_dtype(dtype)}\n"
+
+
+def _dtype(dtype: pa.DataType) -> str:
+    return {pa.string(): "string", pa.int64(): "int64", pa.float64(): "float64",
+            pa.bool_(): "bool"}[dtype]
+
+
+def _card(split: str, path: str, fmt: str, version: int, schema: pa.Schema) -> str:
+    """A dataset card whose YAML `configs` tell `datasets` which file is which split, and whose
+    `dataset_info` gives the column types."""
+    features = "".join(_feature(f.name, f.type, "  ") for f in schema)
     return (f"---\nconfigs:\n- config_name: default\n  data_files:\n  - split: {split}\n"
-            f"    path: {path}\n---\n\n# envmine export\n\nCurated envmine instances at catalog "
-            f"version {version}, format `{fmt}`. `{MANIFEST}` lists the files, their sha256 and "
-            "every instance left out with its reason.\n")
+            f"    path: {path}\ndataset_info:\n  features:\n{features}---\n\n# envmine export\n\n"
+            f"Curated envmine instances at catalog version {version}, format `{fmt}`. `{MANIFEST}` "
+            "lists the files, their sha256 and every instance left out with its reason.\n")
 
 
 def _write(table: pa.Table, path: Path, fmt: str) -> DatasetFile:
@@ -165,7 +185,7 @@ def export_dataset(catalog: Catalog, out_dir: str | Path, fmt: str = "swebench",
         (out_dir / old).unlink(missing_ok=True)
     name = f"{split}.{'jsonl' if fmt == 'jsonl' else 'parquet'}"
     written = _write(table, out_dir / name, fmt)
-    (out_dir / CARD).write_text(_card(split, name, fmt, version))
+    (out_dir / CARD).write_text(_card(split, name, fmt, version, schema))
     manifest = DatasetManifest(
         dataset_format=fmt, split=split, catalog_version=version, snapshot_time=snapshot_time,
         total_rows=table.num_rows, columns={f.name: str(f.type) for f in schema},
