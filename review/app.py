@@ -38,7 +38,7 @@ HEADERS = {
     "Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
                                "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
     "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
+    "Referrer-Policy": "same-origin",
     "X-Frame-Options": "DENY",
 }
 HERE = Path(__file__).parent
@@ -194,7 +194,7 @@ async def judge_task(request: Request) -> Response:
         return refused
     instance_id = request.path_params["instance_id"]
     catalog = _state(request).catalog
-    if await run_in_threadpool(store.task, catalog, instance_id) is None:
+    if not await run_in_threadpool(store.has_instance, catalog, instance_id):
         return PlainTextResponse(f"no instance {instance_id}", status_code=404)
     values = {}
     try:

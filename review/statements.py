@@ -51,9 +51,29 @@ def _tail(test: str) -> str:
     return re.split(r"::|\.|/|#| ", test)[-1] or test
 
 
+SECTION = re.compile(r"^_{3,} (.+?) _{3,}$")
+
+
+def section_error(log: str, test: str) -> str:
+    """The first `E   ...` line of the test's own failure section in a pytest log
+    (`____ test_x[p] ____` ... `E   AssertionError: ...`)."""
+    name = test.rsplit("::", 1)[-1]
+    inside = False
+    for line in log.splitlines():
+        header = SECTION.match(line)
+        if header:
+            inside = header.group(1).replace("::", ".").endswith(name)
+        elif inside and line.startswith("E "):
+            return line[1:].strip()[:MAX_ERROR]
+    return ""
+
+
 def test_error(log: str, test: str) -> str:
-    """The error a test's failure shows in `log`: the text after ' - ' on its summary line
-    (pytest's `FAILED t::x - AssertionError: ...`), else the first error-ish line naming it."""
+    """The error a test's failure shows in `log`: its pytest section's first `E` line, else the
+    text after ' - ' on its summary line (`FAILED t::x - AssertionError: ...`), else the first
+    error-ish line naming it."""
+    if found := section_error(log, test):
+        return found
     for line in log.splitlines():
         if test in line and " - " in line:
             return line.split(" - ", 1)[1].strip()[:MAX_ERROR]

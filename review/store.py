@@ -94,6 +94,10 @@ def facets(catalog: Catalog) -> dict[str, list[str]]:
             "code": values("SELECT DISTINCT code FROM quality ORDER BY 1")}
 
 
+def has_instance(catalog: Catalog, instance_id: str) -> bool:
+    return catalog.sql("SELECT count(*) AS n FROM instances WHERE instance_id = ?", [instance_id])["n"][0].as_py() > 0
+
+
 def task(catalog: Catalog, instance_id: str) -> dict[str, Any] | None:
     """Everything the task page shows about one instance, or None when there is none."""
     found = _records(catalog, "instances", "WHERE instance_id = ?", [instance_id])
