@@ -4,8 +4,9 @@
 VENV ?= .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
+PEERS ?= .peers
 
-.PHONY: install setup run test test-fast bench
+.PHONY: install setup run test test-fast bench peers
 
 install: $(VENV)/.installed
 
@@ -29,3 +30,13 @@ test-fast: install
 
 bench: setup
 	$(BIN)/python bench/run_all.py
+
+# The peers' own PyPI releases, for the tests that load and grade envmine's exports with them
+# (tests/warehouse/test_peers_*.py): a separate venv, never imported by envmine.
+peers: $(PEERS)/.installed
+
+$(PEERS)/.installed:
+	python3 -m venv $(PEERS)
+	$(PEERS)/bin/pip install -q --upgrade pip
+	$(PEERS)/bin/pip install -q swebench==5.0.2 mini-swe-agent==2.4.6 datasets==5.2.0 pandas polars
+	touch $@
