@@ -18,8 +18,8 @@ Pure functions over rewards and tensors; `train.py` strings them together.
 - Token level: per optimizer step, the loss is summed over the step's model tokens and divided
   by their number. No KL term by default; with `kl_coef > 0` the k3 estimator.
 - Log-probs come from the hidden states in chunks of `chunk_tokens` positions, only where the
-  loss mask is set, each chunk recomputed in the backward pass: never a full (T, vocab) float32
-  tensor. Logits are divided by the sampling temperature first.
+  loss mask is set, each chunk's logits recomputed in the backward pass: never a full
+  (T, vocab) float32 tensor. Logits are divided by the sampling temperature first.
 """
 
 from __future__ import annotations
@@ -30,7 +30,6 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import torch
-from torch.utils.checkpoint import checkpoint
 
 from envmine.rl.types import Trajectory
 
@@ -177,8 +176,10 @@ def token_logprobs(model: Any, batch: Batch, temperature: float = 1.0, chunk_tok
     """log p(token_t | tokens_<t) at temperature `temperature`, shape (B, T-1); 0 where the mask is 0.
 
     From the last hidden states, `chunk_tokens` masked positions at a time through the output
-    layer in float32, each chunk recomputed in backward: peak memory ~ chunk_tokens x vocab x 4 bytes.
-    Models without a plain output layer (logit soft-capping) fall back to full logits.
+    layer in float32; the backward pass recomputes each chunk's logits from the hidden states
+    (only a log-sum-exp per position is kept): peak memory ~ 2 x chunk_tokens x vocab x 4 bytes,
+    never a full (T, vocab) tensor. Models without a plain output layer (logit soft-capping) fall
+    back to full logits.
     """
     head = _output_layer(model)
     if head is None:
@@ -187,20 +188,54 @@ def token_logprobs(model: Any, batch: Batch, temperature: float = 1.0, chunk_tok
     where = batch.loss_mask.bool()
     states, targets = hidden[:, :-1][where], batch.input_ids[:, 1:][where]
     scale = 1.0 / temperature if temperature > 0 else 1.0
-    parts = []
-    for start in range(0, states.shape[0], max(chunk_tokens, 1)):
-        args = (states[start:start + chunk_tokens], targets[start:start + chunk_tokens], head.weight, head.bias, scale)
-        parts.append(checkpoint(_chunk_logprobs, *args, use_reentrant=False) if torch.is_grad_enabled()
-                     else _chunk_logprobs(*args))
+    flat = ChunkedLogprobs.apply(states, targets, head.weight, head.bias, scale, max(chunk_tokens, 1))
     out = torch.zeros(batch.loss_mask.shape, dtype=torch.float32, device=hidden.device)
-    flat = torch.cat(parts) if parts else torch.zeros(0, device=hidden.device)
     return out.masked_scatter(where, flat)
 
 
-def _chunk_logprobs(states: torch.Tensor, targets: torch.Tensor, weight: torch.Tensor,
-                    bias: torch.Tensor | None, scale: float) -> torch.Tensor:
-    logits = torch.nn.functional.linear(states, weight, bias).float() * scale
-    return logits.gather(-1, targets.unsqueeze(-1)).squeeze(-1) - logits.logsumexp(-1)
+class ChunkedLogprobs(torch.autograd.Function):
+    """log_softmax(states @ W.T + b)[targets] * scale, chunk by chunk; backward recomputes the logits."""
+
+    @staticmethod
+    def forward(ctx: Any, states: torch.Tensor, targets: torch.Tensor, weight: torch.Tensor,
+                bias: torch.Tensor | None, scale: float, chunk: int) -> torch.Tensor:
+        out, lse = [], []
+        for start in range(0, states.shape[0], chunk):
+            logits = _logits(states[start:start + chunk], weight, bias, scale)
+            norm = logits.logsumexp(-1)
+            out.append(logits.gather(-1, targets[start:start + chunk].unsqueeze(-1)).squeeze(-1) - norm)
+            lse.append(norm)
+        ctx.save_for_backward(states, targets, weight, bias, torch.cat(lse) if lse else states.new_zeros(0))
+        ctx.scale, ctx.chunk = scale, chunk
+        return torch.cat(out) if out else states.new_zeros(0, dtype=torch.float32)
+
+    @staticmethod
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[Any, ...]:
+        states, targets, weight, bias, lse = ctx.saved_tensors
+        want_s, _, want_w, want_b = ctx.needs_input_grad[:4]
+        grad_s = torch.zeros_like(states) if want_s else None
+        grad_w = torch.zeros(weight.shape, dtype=torch.float32, device=weight.device) if want_w else None
+        grad_b = torch.zeros(bias.shape, dtype=torch.float32, device=bias.device) if want_b and bias is not None else None
+        for start in range(0, states.shape[0], ctx.chunk):
+            end = start + ctx.chunk
+            # d logp / d logits = onehot(target) - softmax, times the upstream grad and the scale
+            g = _logits(states[start:end], weight, bias, ctx.scale).sub_(lse[start:end, None]).exp_()
+            g.mul_(-grad[start:end, None])
+            g.scatter_add_(-1, targets[start:end, None], grad[start:end, None].float())
+            g.mul_(ctx.scale)
+            if grad_s is not None:
+                grad_s[start:end] = (g.to(weight.dtype) @ weight).to(states.dtype)
+            if grad_w is not None:
+                grad_w.addmm_(g.t(), states[start:end].float())
+            if grad_b is not None:
+                grad_b += g.sum(0)
+        return (grad_s, None, grad_w.to(weight.dtype) if grad_w is not None else None,
+                grad_b.to(bias.dtype) if grad_b is not None else None, None, None)
+
+
+def _logits(states: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, scale: float) -> torch.Tensor:
+    logits = torch.nn.functional.linear(states, weight, bias).float()
+    return logits.mul_(scale) if scale != 1.0 else logits
 
 
 def _output_layer(model: Any) -> Any:
