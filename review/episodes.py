@@ -60,11 +60,15 @@ def message_step(run_id: str, instance_id: str, attempt: int, step: int, message
 
 
 def to_records(run_id: str, model: str, instance: TaskInstance, attempt: int, trajectory: Any,
-               diff: str = "") -> tuple[Episode, list[EpisodeStep]]:
-    """The episode record and its steps (from `trajectory.messages`)."""
+               diff: str | None = None) -> tuple[Episode, list[EpisodeStep]]:
+    """The episode record and its steps (from `trajectory.messages`); the diff is `diff` or the
+    trajectory's own, and the tampering flags are the grader's (`trajectory.tampering`) plus
+    what the diff shows."""
+    diff = diff if diff is not None else getattr(trajectory, "diff", "") or ""
+    flags = [f"grader: {path}" for path in getattr(trajectory, "tampering", None) or []]
     episode = Episode(run_id=run_id, instance_id=instance.instance_id, attempt=attempt, model=model,
                       reward=float(trajectory.reward), resolved=bool(trajectory.resolved),
                       stop_reason=trajectory.stop_reason, diff=diff,
-                      tampering=tampering_flags(diff, instance.test_patch))
+                      tampering=flags + tampering_flags(diff, instance.test_patch))
     steps = [message_step(run_id, instance.instance_id, attempt, n, m) for n, m in enumerate(trajectory.messages)]
     return episode, steps

@@ -136,3 +136,20 @@ def episode(catalog: Catalog, key: str) -> dict[str, Any] | None:
     siblings = [k for k in catalog.sql("SELECT key FROM episodes WHERE instance_id = ? AND key <> ? ORDER BY key",
                                        [ep.instance_id, key])["key"].to_pylist()]
     return {"episode": ep, "key": key, "steps": steps, "siblings": siblings}
+
+
+def record_episodes(catalog: Catalog, run_id: str, model: str, instances: list[TaskInstance],
+                    groups: list[list[Any]], diffs: dict[tuple[str, int], str] | None = None) -> int:
+    """Store evaluation episodes (rl `Trajectory` groups, one group per instance, one attempt
+    each) for the trajectory pages, in one commit. Returns rows written."""
+    from envmine.review.episodes import to_records
+
+    by_id = {i.instance_id: i for i in instances}
+    episodes, steps = [], []
+    for group in groups:
+        for attempt, trajectory in enumerate(group):
+            diff = (diffs or {}).get((trajectory.instance_id, attempt))
+            episode, rows = to_records(run_id, model, by_id[trajectory.instance_id], attempt, trajectory, diff)
+            episodes.append(episode)
+            steps += rows
+    return catalog.commit({"episodes": episodes, "episode_steps": steps})
