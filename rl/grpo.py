@@ -68,7 +68,7 @@ class Selection:
     alarm: bool
     """The whole batch's rewards are equal: this step cannot learn anything."""
     penalized: int = 0
-    """Truncated rollouts kept with the truncation penalty."""
+    """Truncated rollouts whose reward took the truncation penalty."""
     rewards: list[float] = field(default_factory=list)
     """The rewards the advantages were computed from (penalties included), per kept rollout."""
 
@@ -88,6 +88,7 @@ def select(groups: list[list[Trajectory]], scale_by_std: bool = False, on_trunca
             truncated += sum(t.truncated for t in usable)
             usable = [t for t in usable if not t.truncated]
         rewards = [t.reward - truncation_penalty * (on_truncated == "penalize" and t.truncated) for t in usable]
+        penalized += sum(t.truncated for t in usable) if on_truncated == "penalize" else 0
         all_rewards += rewards
         if all_equal(rewards):
             flat += 1
@@ -97,7 +98,6 @@ def select(groups: list[list[Trajectory]], scale_by_std: bool = False, on_trunca
             if t.truncated and on_truncated == "mask":
                 truncated += 1
                 continue
-            penalized += t.truncated
             kept.append(t)
             advantages.append(a)
             used.append(r)

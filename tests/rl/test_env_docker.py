@@ -184,8 +184,10 @@ def test_one_training_step_in_docker_from_exported_shards(task, settings, tmp_pa
     TrackedEnv.started.clear()
     result = train_config(cfg, home=settings.home)
     row = result.metrics[0]
-    # A random model never calls a tool: both rollouts hit max_turns, are filtered, score 0.
-    assert row["rollouts"] == 2 and row["dropped_truncated"] == 2 and row["all_equal_alarm"]
+    # A random model never calls a tool: both rollouts hit max_turns and score 0; both take the
+    # truncation penalty, so the group is flat and skipped: no optimizer step.
+    assert row["rollouts"] == 2 and row["penalized_truncated"] == 2 and row["flat_groups"] == 1
+    assert row["all_equal_alarm"] and row["optimizer_steps"] == 0
     assert row["mean_reward"] == 0.0
     leftovers = client().containers.list(all=True, filters={"label": "envmine.sandbox", "ancestor": task.image})
     assert leftovers == []
