@@ -103,19 +103,16 @@ def _rows(instances: list[TaskInstance], fmt: str, tag: Tagger | None,
           refused: list[RefusedRow], tagged: dict[str, str]) -> list[dict]:
     rows = []
     for instance in instances:
+        name = image_name(instance.instance_id) if tag is not None else None
         try:
-            image = None
+            row = swebench_row(instance, name)
+            if fmt == "swebench" and row["grader"] != "swebench":
+                raise Refused(instance.instance_id, f"runner {instance.runner}: {row['grader_note']}")
             if tag is not None:
-                image = image_name(instance.instance_id)
-                tag(instance.image, image)
-                tagged[instance.image] = image
-            row = swebench_row(instance, image)
+                tag(instance.image, name)
+                tagged[instance.image] = name
         except Refused as exc:
             refused.append(RefusedRow(instance_id=instance.instance_id, reason=exc.reason))
-            continue
-        if fmt == "swebench" and row["grader"] != "swebench":
-            refused.append(RefusedRow(instance_id=instance.instance_id,
-                                      reason=f"runner {instance.runner}: {row['grader_note']}"))
             continue
         rows.append(row)
     return rows
