@@ -79,8 +79,19 @@ def test_error(log: str, test: str) -> str:
             return line.split(" - ", 1)[1].strip()[:MAX_ERROR]
     tail = _tail(test)
     for line in log.splitlines():
-        if (test in line or re.search(rf"\b{re.escape(tail)}\b", line)) and ERRORISH.search(line):
+        bare = line.strip() in (f"FAILED {test}", f"ERROR {test}")
+        if not bare and (test in line or re.search(rf"\b{re.escape(tail)}\b", line)) and ERRORISH.search(line):
             return line.strip()[:MAX_ERROR]
+    return ""
+
+
+def module_load_error(log: str) -> str:
+    """The line that says why a test module could not load: pytest's `E   ImportError: ...`
+    first, else the first line naming an import or compile error."""
+    lines = log.splitlines()
+    for line in [l for l in lines if l.startswith("E ")] + lines:
+        if IMPORT_ERRORS.search(line):
+            return line.lstrip("E").strip()[:MAX_ERROR]
     return ""
 
 
@@ -98,11 +109,7 @@ def observe(instance: TaskInstance, before: TestRun | None) -> Facts:
     log = before.log if before is not None else ""
     failing = [FailingTest(t, test_error(log, t)) for t in instance.FAIL_TO_PASS[:MAX_TESTS]]
     ran = before is not None and any(before.tests.get(t) == TestStatus.failed for t in instance.FAIL_TO_PASS)
-    match = None if ran else IMPORT_ERRORS.search(log)
-    module_error = ""
-    if match:
-        line = log[log.rfind("\n", 0, match.start()) + 1:].split("\n", 1)[0]
-        module_error = line.strip()[:MAX_ERROR]
+    module_error = "" if ran else module_load_error(log)
     return Facts(subject=commit_subject(instance), failing=failing,
                  more=max(0, len(instance.FAIL_TO_PASS) - MAX_TESTS), module_error=module_error,
                  passing=len(instance.PASS_TO_PASS), files=[fd.path for fd in file_diffs(instance.test_patch)][:5])
@@ -120,11 +127,16 @@ def render(facts: Facts) -> str:
                               module_error=facts.module_error, passing=facts.passing, files=facts.files)
 
 
+def _observable(instance: TaskInstance, before: TestRun | None) -> str:
+    return instance.test_patch + "\n" + (before.log if before is not None else "")
+
+
 def template_statement(instance: TaskInstance, before: TestRun | None) -> GeneratedStatement:
-    """The deterministic issue-style statement, checked for leaks against the gold patch."""
+    """The deterministic issue-style statement, checked for leaks against the gold patch
+    (what the tests and their failures show is observable, not a leak)."""
     text = render(observe(instance, before))
     return GeneratedStatement(instance_id=instance.instance_id, method="template", text=text,
-                              leaks=leak_evidence(text, instance.patch))
+                              leaks=leak_evidence(text, instance.patch, _observable(instance, before)))
 
 
 def model_statement(instance: TaskInstance, before: TestRun | None, endpoint: str, model: str,
@@ -140,4 +152,4 @@ def model_statement(instance: TaskInstance, before: TestRun | None, endpoint: st
     text = response.json()["choices"][0]["message"]["content"] or ""
     text = re.sub(r"(?s)<think>.*?</think>", "", text).strip()
     return GeneratedStatement(instance_id=instance.instance_id, method=f"model:{model}", text=text,
-                              leaks=leak_evidence(text, instance.patch))
+                              leaks=leak_evidence(text, instance.patch, _observable(instance, before)))

@@ -32,7 +32,7 @@ IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 TOKEN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|==|!=|<=|>=|[^\sA-Za-z0-9_]")
 REFERENCE = re.compile(
     r"(?i)\b(?:fix(?:es|ed)?|close[sd]?|resolve[sd]?|see|refs?|issue|pr|pull request|merge[sd]?)\b"
-    r"|#\d+|https?://\S+|\bv?\d+(?:\.\d+)+\b|\bgh-\d+\b|[\W_]+")
+    r"|#\d+|https?://\S+|\bv?\d+(?:\.\d+)*\b|\bgh-\d+\b|[\W_]+")
 IMPORT_ERRORS = re.compile(
     r"ImportError|ModuleNotFoundError|cannot import name|SyntaxError|"
     r"error(?:s)? during collection|Cannot find module|undefined: |unresolved import|"
@@ -73,25 +73,31 @@ def _code_like(word: str) -> bool:
 
 def _codeish(word: str) -> bool:
     """A word that, next to another added one, is code rather than prose (`None`, `maxLen`)."""
-    return _code_like(word) or word in LITERALS or (word[0].isupper() and word.lower() not in COMMON)
+    return _code_like(word) or word in LITERALS
+
+
+def _quoted(word: str, statement: str) -> bool:
+    """`word` is quoted as code in the statement (`word`, ``word``, :func:`word`)."""
+    return len(word) >= 4 and word.lower() not in COMMON and re.search(rf"`{re.escape(word)}\b", statement) is not None
 
 
 def _bigrams(tokens: list[str]) -> set[tuple[str, str]]:
     return set(zip(tokens, tokens[1:]))
 
 
-def leak_evidence(statement: str, patch: str) -> list[str]:
+def leak_evidence(statement: str, patch: str, observable: str = "") -> list[str]:
     """What the statement shares with the fix and not with the code before it: identifiers
-    the patch adds, code bigrams it adds (`is None`), and added lines quoted whole."""
+    the patch adds, code bigrams it adds (`is None`), and added lines quoted whole. Text in
+    `observable` (what a user sees: the test patch, the failing run's log) is not evidence."""
     added, removed, context = changed_lines(patch)
-    before_text = "\n".join(removed + context)
+    before_text = "\n".join(removed + context) + "\n" + observable
     old_idents = set(IDENT.findall(before_text))
     old_bigrams = _bigrams(TOKEN.findall(before_text))
     said = set(IDENT.findall(statement))
     said_bigrams = _bigrams(TOKEN.findall(statement))
     evidence: list[str] = []
     new_idents = {w for line in added for w in IDENT.findall(line)} - old_idents
-    evidence += sorted(f"identifier {w}" for w in new_idents & said if _code_like(w) or f"`{w}" in statement)
+    evidence += sorted(f"identifier {w}" for w in new_idents & said if _code_like(w) or _quoted(w, statement))
     new_bigrams = {b for line in added for b in _bigrams(TOKEN.findall(line))} - old_bigrams
     evidence += sorted(f"code '{a} {b}'" for a, b in new_bigrams & said_bigrams
                        if IDENT.fullmatch(a) and IDENT.fullmatch(b) and (_codeish(a) or _codeish(b)))

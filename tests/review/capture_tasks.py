@@ -13,7 +13,7 @@ from pathlib import Path
 from envmine.warehouse.catalog import Catalog
 
 TABLES = ("instances", "validations", "builds")
-MAX_LOG = 8000
+MAX_LOG = 3000
 
 
 def capture(home: Path) -> dict[str, list[dict]]:
