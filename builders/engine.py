@@ -7,6 +7,8 @@ Everything else passes values (Dockerfiles, commands, files) in and gets values 
 from __future__ import annotations
 
 import io
+import os
+import socket
 import tarfile
 import time
 from collections.abc import Callable, Iterator
@@ -23,6 +25,13 @@ from docker.models.containers import Container
 from envmine.settings import Limits
 
 LOG_TAIL_CHARS = 20_000
+BUILD_NETWORK = "bridge"
+"""Builds run on Docker's bridge network: package registries answer, the host's loopback
+(127.0.0.1: a Prefect server, a database, a Docker API on tcp) does not. Never "host": build
+steps run the repository's own code (setup.py, lifecycle scripts, build.rs)."""
+OWNER_LABELS = ("envmine.run", "envmine.host", "envmine.pid", "envmine.pid_start")
+"""Labels that name the process owning a container, so a later run can tell a dead run's
+leftovers from a live run's sandboxes."""
 
 
 class EngineError(RuntimeError):
@@ -66,14 +75,18 @@ def build_image(
     context_files: dict[str, str | bytes] | None = None,
     timeout_s: int = 1800,
     on_line: Callable[[str], None] | None = None,
+    network: str = BUILD_NETWORK,
 ) -> BuildOutcome:
-    """Build `dockerfile` with `context_files` as its context, streaming the log to `on_line`."""
+    """Build `dockerfile` with `context_files` as its context, streaming the log to `on_line`.
+
+    `network` is the build containers' network mode: `bridge` (registries, not the host's
+    loopback) or `none` (steps that need nothing from outside)."""
     context = _tar({"Dockerfile": dockerfile, **(context_files or {})})
     start, lines, error = time.monotonic(), [], ""
     try:
         stream = client().api.build(
             fileobj=context, custom_context=True, tag=tag, rm=True, forcerm=True,
-            decode=True, timeout=timeout_s, network_mode="host",
+            decode=True, timeout=timeout_s, network_mode=network,
         )
         for chunk in stream:
             text = chunk.get("stream") or chunk.get("status") or ""
@@ -157,7 +170,7 @@ def sandbox(image: str, limits: Limits, user: str = "envmine", network: bool = F
             nano_cpus=int(limits.cpus * 1e9), mem_limit=limits.memory,
             memswap_limit=limits.memory, pids_limit=limits.pids,
             tmpfs={"/tmp": f"rw,exec,size={limits.disk}"},
-            labels={"envmine.sandbox": "1"}, init=True,
+            labels={"envmine.sandbox": "1", **owner_labels()}, init=True,
         )
     except docker.errors.DockerException as exc:
         raise EngineError(f"could not start a sandbox from {image}: {exc}") from exc
@@ -192,7 +205,7 @@ def _tar(files: dict[str, str | bytes], mode: int = 0o644) -> io.BytesIO:
 def read_image_file(image: str, path: str) -> bytes | None:
     """A file's bytes from `image` without starting it (a created, never-run container)."""
     try:
-        container = client().containers.create(image, command=["true"], labels={"envmine.peek": "1"})
+        container = client().containers.create(image, command=["true"], labels={"envmine.peek": "1", **owner_labels()})
     except docker.errors.DockerException as exc:
         raise EngineError(f"could not open {image}: {exc}") from exc
     try:
@@ -211,3 +224,55 @@ def tag_image(source: str, target: str) -> None:
     """Give the image `source` the extra tag `target` (`docker tag`)."""
     repository, _, tag = target.rpartition(":")
     client().images.get(source).tag(repository, tag)
+
+
+# -- ownership: which run a container belongs to, and removing what dead runs left -----------
+
+_RUN_ID = {"id": ""}
+
+
+def set_run_id(run_id: str) -> None:
+    """Label the containers this process starts from now on with `run_id`."""
+    _RUN_ID["id"] = run_id
+
+
+def _process_start(pid: int) -> str:
+    """The kernel's start time of `pid` (clock ticks since boot), "" when it is gone: with the
+    pid it names one process, even after the pid is reused."""
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return ""
+
+
+def owner_labels() -> dict[str, str]:
+    """Labels naming this run and process (see OWNER_LABELS)."""
+    pid = os.getpid()
+    return {"envmine.run": _RUN_ID["id"], "envmine.host": socket.gethostname(),
+            "envmine.pid": str(pid), "envmine.pid_start": _process_start(pid)}
+
+
+def _owner_alive(labels: dict[str, str]) -> bool:
+    """False only when the owner is provably gone: same host, and its pid is dead or reused."""
+    if labels.get("envmine.host") != socket.gethostname() or not labels.get("envmine.pid", "").isdigit():
+        return True  # another host's, or unlabelled: not ours to judge
+    return _process_start(int(labels["envmine.pid"])) == labels.get("envmine.pid_start")
+
+
+def remove_containers(run_id: str | None = None) -> list[str]:
+    """Remove envmine's containers of run `run_id`, or (None) those whose owning process is
+    gone; returns the names removed. A live run's sandboxes are never touched."""
+    removed = []
+    for kind in ("envmine.sandbox", "envmine.peek"):
+        for container in client().containers.list(all=True, filters={"label": kind}):
+            labels = container.labels or {}
+            mine = labels.get("envmine.run") == run_id if run_id else not _owner_alive(labels)
+            if not mine:
+                continue
+            try:
+                container.remove(force=True)
+                removed.append(container.name)
+            except docker.errors.DockerException:
+                pass  # already gone (its own `finally` won the race)
+    return removed

@@ -15,12 +15,11 @@ from typing import Any
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
-from prefect.concurrency.sync import concurrency
 from prefect.futures import as_completed
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from envmine import progress
-from envmine.flows import sources
+from envmine.flows import lifecycle, sources
 from envmine.config import RunConfig, SourceConfig
 from envmine.records import Build, Candidate, EnvSpec, Reject, TaskInstance, TestRun, content_key
 from envmine.reasons import Reason, Stage
@@ -100,7 +99,7 @@ def build_and_validate(candidate: Candidate, settings: Settings) -> Outcome:
         outcome.reject = planned
         return outcome
     spec: EnvSpec = planned
-    with concurrency(DOCKER_LIMIT, occupy=1, strict=False):
+    with lifecycle.docker_slot(DOCKER_LIMIT):
         outcome.builds, outcome.reject = build_env(spec, settings)
         if outcome.reject is None:
             result = validate(candidate, spec, settings)
@@ -118,10 +117,24 @@ def _processed(catalog) -> set[str]:
 
 
 def _ensure_docker_limit(limit: int) -> None:
+    """The Docker slots exist, and none is still held by a run that died."""
     from prefect.client.orchestration import get_client
 
     with get_client(sync_client=True) as client:
         client.upsert_global_concurrency_limit_by_name(DOCKER_LIMIT, limit)
+    freed = lifecycle.reclaim_slots(DOCKER_LIMIT)
+    if freed:
+        get_run_logger().warning("%d Docker slots were held by runs that are gone: released", freed)
+
+
+def _start_clean(run_id: str) -> None:
+    """Label this run's containers, and remove the ones that dead runs left."""
+    from envmine.builders import engine
+
+    engine.set_run_id(run_id)
+    left = lifecycle.remove_dead_runs_containers()
+    if left:
+        get_run_logger().warning("removed %d containers left by runs that are gone: %s", len(left), ", ".join(left))
 
 
 @flow(name="envmine", log_prints=True)
@@ -132,11 +145,15 @@ def pipeline(config: dict[str, Any], home: str | None = None, force: bool = Fals
     logger = get_run_logger()
     cfg = RunConfig.model_validate(config)
     settings = Settings.load({"settings": cfg.settings}, home)
+    from prefect.runtime import flow_run
+
+    _start_clean(str(flow_run.id or ""))
     _ensure_docker_limit(settings.docker.concurrency)
     prepare_base(settings)
     counts = {"sources": 0, "candidates": 0, "mine_rejects": 0, "built": 0,
               "validated": 0, "build_rejects": 0, "validate_rejects": 0, "skipped": 0}
-    with Catalog.open(settings.catalog_dir) as catalog:
+    # Prefect's own SIGTERM handler unwinds the flow for ~10 s; ours stops it in about one.
+    with lifecycle.stop_on_signals(), Catalog.open(settings.catalog_dir) as catalog:
         processed = set() if force else _processed(catalog)
         for source in _all_sources(cfg, settings, catalog):
             limit = source.max_candidates or (cfg.github.get("max_candidates_per_repo") if source.kind == "github"
@@ -239,12 +256,15 @@ def _publish_funnel(counts: dict[str, int]) -> None:
 
 
 def run_pipeline(config: RunConfig, home: str | None = None, force: bool = False) -> dict[str, int]:
-    """Run the flow with a thread pool sized by the Docker concurrency setting."""
+    """Run the flow with a thread pool sized by the Docker concurrency setting, with Prefect's
+    server tied to this process and SIGTERM/SIGINT stopping it within seconds."""
     settings = Settings.load({"settings": config.settings}, home)
     runner = ThreadPoolTaskRunner(max_workers=max(1, settings.docker.concurrency))
-    return pipeline.with_options(task_runner=runner)(
-        config=config.model_dump(mode="json"), home=str(settings.home), force=force,
-    )
+    lifecycle.own_server(lifecycle.start_tied_server())
+    with lifecycle.stop_on_signals():
+        return pipeline.with_options(task_runner=runner)(
+            config=config.model_dump(mode="json"), home=str(settings.home), force=force,
+        )
 
 
 __all__ = ["Outcome", "pipeline", "run_pipeline"]
