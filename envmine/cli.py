@@ -321,8 +321,10 @@ def export(
         return
     console.print(f"catalog version {dataset.catalog_version}: {dataset.total_rows} instances as "
                   f"{fmt} in {out / dataset.files[0].path}")
-    for row in dataset.refused:
-        console.print(f"[yellow]left out[/] {row.instance_id}: {row.reason}")
+    from rich.markup import escape
+
+    for row in dataset.refused:  # reasons quote test ids, whose brackets are not markup
+        console.print(f"[yellow]left out[/] {escape(row.instance_id)}: {escape(row.reason)}")
 
 
 @app.command()
