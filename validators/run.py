@@ -59,19 +59,21 @@ class Validation:
 
 
 def run_tests(image: str, spec: EnvSpec, phase: str, patches: list[str], settings: Settings,
-              nonce: str | None = None, names: list[str] | None = None, sentinel: bool = False) -> TestRun:
+              nonce: str | None = None, names: list[str] | None = None, sentinel: bool = False,
+              hardened: bool = True) -> TestRun:
     """Apply `patches` (in order; named `names`, default `patch0`, ...) and run the tests once.
 
     Raises EngineError when no sandbox could be started.
     """
     with sandbox(image, settings.validation.limits, user=settings.docker.sandbox_user) as box:
-        return run_in(box, image, spec, phase, patches, settings, nonce, names, sentinel=sentinel)[0]
+        return run_in(box, image, spec, phase, patches, settings, nonce, names, sentinel=sentinel,
+                      hardened=hardened)[0]
 
 
 def run_in(box: Sandbox, image: str, spec: EnvSpec, phase: str, patches: list[str],
            settings: Settings, nonce: str | None = None, names: list[str] | None = None,
            leak: LeakCheck | None = None, sentinel: bool = False,
-           require_sentinel: bool = True) -> tuple[TestRun, LeakReport | None]:
+           require_sentinel: bool = True, hardened: bool = True) -> tuple[TestRun, LeakReport | None]:
     """`run_tests` in a started sandbox; with `leak`, check the untouched /testbed first.
 
     A patch named `patch` is the solution (the gold patch, or a policy's): its changes to
@@ -82,20 +84,23 @@ def run_in(box: Sandbox, image: str, spec: EnvSpec, phase: str, patches: list[st
     language has one), and, with `require_sentinel`, a report that lacks its failure is forged.
 
     The patches travel inline in the root-only script: one file copy and one exec per run.
+    `hardened=False` leaves out the protected paths, the guard and the sentinel: only
+    bench/reward_integrity.py uses it, to measure what they cost and what they stop.
     """
     nonce = nonce or new_nonce()
     names = names or [f"patch{i}" for i in range(len(patches))]
     steps = [inline_patch(name, text, reset_to=spec.base_commit if name == "test_patch" else None,
-                          protect_from=spec.base_commit if name == "patch" else None)
+                          protect_from=spec.base_commit if name == "patch" and hardened else None)
              for name, text in zip(names, patches, strict=True) if text.strip()]
     test_patch = dict(zip(names, patches, strict=True)).get("test_patch", "")
-    guard = new_guard(spec.runner)
-    planted = new_sentinel(spec.language, spec.runner, test_patch) if sentinel else None
+    guard = new_guard(spec.runner) if hardened else None
+    planted = new_sentinel(spec.language, spec.runner, test_patch) if sentinel and hardened else None
     timeout_s = settings.validation.limits.timeout_s
     script = render_eval_script(spec.test_command, steps, timeout_s, nonce=nonce,
                                 run_as=settings.docker.sandbox_user, work_dir=RUN_DIR,
                                 test_log=f"{RUN_DIR}/test.log", bundle=f"{RUN_DIR}/reports.tar", leak=leak,
-                                protect=protected_patterns(spec.language), guard=guard, sentinel=planted)
+                                protect=protected_patterns(spec.language) if hardened else None,
+                                guard=guard, sentinel=planted)
     box.write_file(SCRIPT_PATH, script, mode=0o700)
     result = box.exec(f"bash {SCRIPT_PATH}", timeout_s=timeout_s + GRACE_S, user="root", workdir="/")
     head = result.output.partition(f"+++ envmine log {nonce}\n")[0]
