@@ -111,6 +111,7 @@ def test_cli_export_formats_and_clear_errors(catalog, tmp_path):
     done = runner.invoke(app, ["export", "--format", "swebench", str(tmp_path / "o"), "--home", str(home)])
     assert done.exit_code == 0, done.output
     assert "2 instances as swebench" in done.output and "left out acme__widgets-3" in done.output
+    assert "'tests/test_w.py::test_tok[blank line]'" in done.output  # brackets printed, not markup
     bad = runner.invoke(app, ["export", "--format", "parquet", str(tmp_path / "x"), "--home", str(home)])
     assert bad.exit_code != 0 and "--format must be one of: shards, swebench, hf, jsonl" in bad.output
     split = runner.invoke(app, ["export", "--format", "hf", "--split", "a/b", str(tmp_path / "x"), "--home", str(home)])
