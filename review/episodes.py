@@ -16,7 +16,7 @@ from envmine.records import Episode, EpisodeStep, TaskInstance
 
 THINK = re.compile(r"(?s)^\s*<think>(.*?)</think>\s*")
 TEST_PATH = re.compile(r"(?i)(^|/)(tests?|spec|__tests__)(/|$)|(^|/)test_[^/]*$|_test\.[a-z]+$|\.(test|spec)\.[a-z]+$")
-SKIP_MARKERS = re.compile(r"@pytest\.mark\.skip|pytest\.skip\(|@unittest\.skip|\bt\.Skip\(|#\[ignore\]|\bit\.skip\(|\bxit\(|@Disabled")
+SKIP_MARKERS = re.compile(r"\.mark\.skip|pytest\.skip\(|@unittest\.skip|\bt\.Skip\(|#\[ignore\]|\bit\.skip\(|\bxit\(|@Disabled")
 
 
 def tampering_flags(diff: str, test_patch: str) -> list[str]:

@@ -153,3 +153,21 @@ def record_episodes(catalog: Catalog, run_id: str, model: str, instances: list[T
             episodes.append(episode)
             steps += rows
     return catalog.commit({"episodes": episodes, "episode_steps": steps})
+
+
+def judge_episodes(catalog: Catalog, judge: Any, rubric: list[Any]) -> int:
+    """Have a judge model (`rl.rubric_reward.JudgeConfig`) answer the rubric for every episode it
+    has not judged yet; its answers become annotations by `judge:<model>`. Returns episodes judged."""
+    from envmine.rl.rubric_reward import judge_annotations, judge_episode
+
+    done = set(catalog.sql("SELECT DISTINCT subject FROM annotations WHERE reviewer = ?",
+                           [f"judge:{judge.model}"])["subject"].to_pylist())
+    rows = []
+    for key in catalog.sql("SELECT key FROM episodes ORDER BY key")["key"].to_pylist():
+        if key in done:
+            continue
+        found = episode(catalog, key)
+        answers = judge_episode(judge, rubric, found["steps"], found["episode"].diff)
+        rows += judge_annotations(judge.model, key, answers)
+    catalog.upsert("annotations", rows)
+    return len({row.subject for row in rows})

@@ -88,3 +88,18 @@ def test_judge_on_a_local_endpoint_agrees_with_an_expert_as_measured(httpserver,
         {"field": "rubric:read_before_edit", "rater_a": "alice", "rater_b": "judge:tiny-judge", "items": 2,
          "observed_agreement": 1.0, "kappa": None},
     ]
+
+
+def test_the_judge_scores_recorded_episodes_once(httpserver, tmp_path):
+    from envmine.records import Episode
+    from envmine.review.store import judge_episodes
+
+    judge, seen = judge_server(httpserver, "tiny-judge")
+    with Catalog.open(tmp_path / "catalog") as catalog:
+        for attempt, ran in enumerate((True, False)):
+            catalog.commit({"episodes": [Episode(run_id="run", instance_id="i", attempt=attempt, diff="+x\n")],
+                            "episode_steps": [s.model_copy(update={"run_id": "run", "attempt": attempt}) for s in steps(ran)]})
+        assert judge_episodes(catalog, judge, RUBRIC) == 2
+        assert judge_episodes(catalog, judge, RUBRIC) == 0 and len(seen) == 2
+        got = catalog.sql("SELECT subject, value FROM judgments WHERE field = 'rubric:ran_tests' ORDER BY 1").to_pylist()
+    assert got == [{"subject": "run:i:0", "value": "yes"}, {"subject": "run:i:1", "value": "no"}]
