@@ -50,7 +50,8 @@ def test_standalone_script_restores_test_files_then_applies_its_patch(tmp_path):
                          capture_output=True, text=True)
     assert out.returncode == 0, out.stdout + out.stderr
     assert "+++ envmine apply n1 test_patch git\n" in out.stdout
-    assert "+++ envmine start n1\nb\n+++ envmine end n1 exit=0" in out.stdout
+    assert ("+++ envmine start n1\n>>>>> Start Test Output\nb\nenvmine: test command exit status 0\n"
+            ">>>>> End Test Output\n+++ envmine end n1 exit=0") in out.stdout
 
 
 @pytest.mark.parametrize("gold", [None, "diff --git a/x b/x\n"])
