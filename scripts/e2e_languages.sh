@@ -8,9 +8,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTEST="${PYTEST:-.venv/bin/pytest}"
-export ENVMINE_E2E_LANGUAGES=all
+export ENVMINE_E2E_LANGUAGES=all ENVMINE_HOSTILE_LANGUAGES=1
 FILE=tests/e2e/test_languages.py
-targets=("$FILE")
+targets=("$FILE" tests/e2e/test_attacks_languages.py)
 if [ "$#" -gt 0 ]; then
   targets=()
   for lang in "$@"; do targets+=("$FILE::test_language_pipeline[$lang]"); done
