@@ -63,9 +63,8 @@ def start_tied_server() -> bool:
     return True
 
 
-def _die_with_parent() -> None:  # runs in the child between fork and exec
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+def _die_with_parent() -> None:  # runs in the child between fork and exec: no imports, no dlopen
+    _STATE["prctl"](_PR_SET_PDEATHSIG, int(signal.SIGKILL))
 
 
 def _tied_server_class():
@@ -78,6 +77,8 @@ def _tied_server_class():
 
         def _run_uvicorn_command(self) -> subprocess.Popen:
             import prefect
+
+            _STATE.setdefault("prctl", ctypes.CDLL(None, use_errno=True).prctl)  # resolved before fork
             from prefect.settings import get_current_settings
 
             env = {**os.environ, "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1",
@@ -168,6 +169,7 @@ def reclaim_slots(name: str) -> int:
         except ObjectNotFound:
             return 0
         live = run_coro_as_sync(_live_slots(ConcurrencyLeaseStorage(), limit.id))
+        _forget_dead_holders()
         if limit.active_slots <= live:
             return 0
         client.update_global_concurrency_limit(name, GlobalConcurrencyLimitUpdate(active_slots=live))
@@ -175,21 +177,32 @@ def reclaim_slots(name: str) -> int:
 
 
 async def _live_slots(storage, limit_id: uuid.UUID) -> int:
-    """Slots of `limit_id` held by live, unexpired leases; revokes the others' lease files."""
-    from datetime import datetime, timezone
-
-    now, live = datetime.now(timezone.utc), 0
-    index = await storage._load_expiration_index()
-    for raw in list(index):
-        lease = await storage.read_lease(uuid.UUID(raw))
+    """Slots of `limit_id` held by live, unexpired leases; revokes the lease files of the others
+    (expired, or their holder process is gone)."""
+    live = 0
+    expired = set(await storage.read_expired_lease_ids(limit=10_000))
+    for lease_id in [*expired, *await storage.read_active_lease_ids(limit=10_000)]:
+        lease = await storage.read_lease(lease_id)
         if lease is None or limit_id not in lease.resource_ids:
             continue
         holder = lease.metadata.holder.id if lease.metadata and lease.metadata.holder else None
-        if lease.expiration > now and _holder_alive(holder):
+        if lease_id not in expired and _holder_alive(holder):
             live += lease.metadata.slots if lease.metadata else 0
         else:
-            await storage.revoke_lease(lease.id)
+            await storage.revoke_lease(lease_id)
     return live
+
+
+def _forget_dead_holders() -> None:
+    """Drop the registrations of holder processes that are gone (one small file per run)."""
+    from envmine.builders.engine import _owner_alive
+
+    for path in _holders_dir().glob("*.json"):
+        try:
+            if not _owner_alive(json.loads(path.read_text())):
+                path.unlink(missing_ok=True)
+        except (OSError, ValueError):
+            continue
 
 
 def own_server(owned: bool) -> None:

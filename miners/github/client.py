@@ -20,9 +20,7 @@ from typing import Any, TypeVar
 
 import requests
 from github import Auth, Github, GithubException, GithubRetry
-from github.GithubException import RateLimitExceededExceedsMaxWait
 from github.Repository import Repository
-from urllib3 import Retry
 
 from envmine.miners.github.settings import GithubSettings
 from envmine.records import content_key
@@ -100,7 +98,8 @@ class Counter:
 
 
 class BoundedRetry(GithubRetry):
-    """PyGithub's retry, but no wait (Retry-After, reset, secondary) may exceed `max_rate_limit_wait`."""
+    """PyGithub's retry for 5xx and timeouts only: 403 and 429 come back to the client untouched
+    (body unread), which decides whether they are rate limits and how long to wait."""
 
     def __init__(self, counter: Counter | None = None, **kwargs: Any):
         self.counter = counter or Counter()
@@ -111,35 +110,63 @@ class BoundedRetry(GithubRetry):
         retry.counter = self.counter
         return retry
 
-    def increment(  # type: ignore[override]
-        self, method=None, url=None, response=None, error=None, _pool=None, _stacktrace=None
-    ):
-        if response is not None and response.status in (403, 429):
-            wait = _required_wait(response.headers, response.status, self.secondary_rate_wait)
-            if wait is not None and self.max_rate_limit_wait is not None and wait > self.max_rate_limit_wait:
-                raise RateLimitExceededExceedsMaxWait(
-                    response.status, {"message": "rate limited"}, dict(response.headers), wait=wait
-                )
-            if response.status == 429:
-                retry = Retry.increment(self, method, url, response, error, _pool, _stacktrace)
-                retry.get_backoff_time = lambda: float(wait or 0)  # type: ignore[method-assign]
-                self.counter.retries += 1
-                return retry
-        retry = super().increment(method, url, response, error, _pool, _stacktrace)
+    def is_retry(self, method: str, status_code: int, has_retry_after: bool = False) -> bool:
+        if status_code in (403, 429):
+            return False
+        return super().is_retry(method, status_code, has_retry_after)
+
+    def increment(self, *args: Any, **kwargs: Any):  # type: ignore[override]
+        retry = super().increment(*args, **kwargs)
         self.counter.retries += 1
         return retry
 
 
-def _required_wait(headers: Any, status: int, secondary_wait: float) -> float | None:
-    """Seconds GitHub asks us to wait, from Retry-After or an exhausted primary limit's reset."""
-    if headers.get("Retry-After"):
+SECONDARY_WAIT_S = 60.0
+"""GitHub: after a secondary rate limit without `retry-after`, "wait for at least one minute
+before retrying", and longer each time it persists (doubling here)."""
+_MAX_DOUBLINGS = 6
+
+
+def _resource(url: str) -> str:
+    """The rate-limit bucket a request counts against (GitHub's `x-ratelimit-resource`)."""
+    if url.rstrip("/").endswith("graphql"):
+        return "graphql"
+    return "search" if "/search/" in url else "core"
+
+
+def limit_wait(status: int, headers: dict[str, str], text: str, strikes: int) -> tuple[float, bool] | None:
+    """(seconds to wait, whether it binds every resource) when a response is a rate limit, else
+    None. GitHub's rules: `retry-after` when given; an exhausted primary limit
+    (`x-ratelimit-remaining: 0`) until `x-ratelimit-reset`; otherwise a secondary limit: at
+    least a minute, doubling while it persists (`strikes` in a row). A 403 whose body says
+    something else (permissions) is not a limit."""
+    if status not in (403, 429):
+        return None
+    if headers.get("retry-after"):
         try:
-            return float(headers["Retry-After"])
+            return max(float(headers["retry-after"]), 0.0), True
         except ValueError:
-            return secondary_wait
-    if headers.get("X-RateLimit-Remaining") == "0" and str(headers.get("X-RateLimit-Reset", "")).isdigit():
-        return max(int(headers["X-RateLimit-Reset"]) - time.time(), 0) + 1
-    return secondary_wait if status == 429 else None
+            pass
+    reset = str(headers.get("x-ratelimit-reset", ""))
+    if headers.get("x-ratelimit-remaining") == "0" and reset.isdigit():
+        return max(int(reset) - time.time(), 0) + 1, False
+    message = _message(text)
+    if status == 429 or not message or _is_limit_message(message):
+        return SECONDARY_WAIT_S * 2 ** min(strikes, _MAX_DOUBLINGS), True
+    return None
+
+
+def _message(text: str) -> str:
+    try:
+        body = json.loads(text) if text.strip() else {}
+    except ValueError:
+        return text.strip()[:300]
+    return str(body.get("message", "")) if isinstance(body, dict) else ""
+
+
+def _is_limit_message(message: str) -> bool:
+    lowered = message.lower()
+    return "rate limit" in lowered or "abuse" in lowered or lowered.endswith("please retry your request again later.")
 
 
 @dataclass
@@ -158,15 +185,21 @@ class Response:
 class GithubClient:
     """Talks to one GitHub (github.com or an Enterprise server) with one or more identities."""
 
-    def __init__(self, gh: GithubSettings, etag_path: Path | None = None):
+    def __init__(self, gh: GithubSettings, etag_path: Path | None = None,
+                 sleep: Callable[[float], None] = time.sleep):
         self.settings = gh
+        self.sleep = sleep
+        """How the client waits out a rate limit (a test can watch the waits)."""
         self.counter = Counter()
         secrets = gh.resolved_tokens()
         self.redact = _install_redactor(secrets)
         self._clients = [self._github(auth) for auth in self._auths(secrets)]
         if not self._clients:
             raise GithubError(f"no GitHub credentials: set ${gh.token_env} or configure a GitHub App")
-        self._blocked_until = [0.0] * len(self._clients)
+        self._blocked: dict[tuple[int, str], float] = {}
+        """(identity, resource) -> when it may be used again; resource "*" binds them all."""
+        self._strikes = [0] * len(self._clients)
+        """Secondary limits in a row, per identity."""
         self._active = 0
         self._etag_path = etag_path
         self._etags: dict[str, list[str]] = _load_etags(etag_path) if gh.etag_cache else {}
@@ -181,8 +214,7 @@ class GithubClient:
         gh = self.settings
         retry = BoundedRetry(
             counter=self.counter, total=gh.retries, backoff_factor=0.1, raise_on_status=False,
-            status_forcelist=[*range(500, 600), 429], max_rate_limit_wait=gh.max_wait_s,
-            secondary_rate_wait=min(60.0, gh.max_wait_s),
+            status_forcelist=list(range(500, 600)),
         )
         return Github(
             auth=auth, base_url=gh.base_url, per_page=gh.per_page, retry=retry, timeout=gh.timeout_s,
@@ -198,28 +230,30 @@ class GithubClient:
 
     def request(self, verb: str, url: str, params: dict | None = None, headers: dict | None = None,
                 body: Any = None, conditional: bool = False) -> Response:
-        """Send one request (rotating tokens on rate limits); 304s are answered from the ETag cache."""
+        """Send one request (waiting or rotating tokens on rate limits); 304s are answered from
+        the ETag cache."""
         key = _etag_key(url, params)
         headers = dict(headers or {})
         cached = self._etags.get(key) if conditional else None
         if cached:
             headers["If-None-Match"] = cached[0]
+        resource = _resource(url)
         while True:
+            self._take_identity(resource)
             self._spend()
             requester = self._clients[self._active].requester
             try:
                 status, hdrs, text = requester.requestJson(verb, url, params, headers, body)
-            except RateLimitExceededExceedsMaxWait as exc:
-                status, hdrs, text = 429, {"retry-after": str(exc.wait or self.settings.max_wait_s)}, ""
             except (GithubException, requests.RequestException, AssertionError) as exc:
                 raise GithubError(self.redact(f"{verb} {url}: {type(exc).__name__}: {exc}"),
                                   getattr(exc, "status", None)) from None
             hdrs = {k.lower(): str(v) for k, v in hdrs.items()}
-            if status in (403, 429) and _rate_limited(hdrs, text):
-                wait = _required_wait(_CI(hdrs), status, self.settings.max_wait_s + 1) or 60.0
-                self._exhausted(time.time() + wait)
+            limited = limit_wait(status, hdrs, text or "", self._strikes[self._active])
+            if limited is not None:
+                self.limited(hdrs.get("x-ratelimit-resource", resource), *limited)
                 continue
-            self._rotate_if_low(requester)
+            self._strikes[self._active] = 0
+            self._rotate_if_low(hdrs, resource)
             if status == 304 and cached:
                 return Response(200, hdrs, cached[1])
             if conditional and status == 200 and hdrs.get("etag"):
@@ -231,24 +265,48 @@ class GithubClient:
             raise BudgetExhausted(f"request budget of {self.settings.request_budget} spent", None)
         self.counter.calls += 1
 
-    def _exhausted(self, until: float) -> None:
-        """Block the active identity until `until`, switch to one that is free, or raise."""
-        self._blocked_until[self._active] = until
-        now = time.time()
-        free = [i for i, t in enumerate(self._blocked_until) if t <= now]
-        if not free:
-            wait = min(self._blocked_until) - now
-            message = f"all {len(self._clients)} GitHub identities rate limited; retry in {wait:.0f}s"
-            raise RateLimited(message, wait)
-        log.info("rate limited: switching GitHub identity %d -> %d", self._active, free[0])
-        self._active = free[0]
+    def limited(self, resource: str, wait: float, everything: bool) -> None:
+        """The active identity is rate limited on `resource` (on all of them when `everything`:
+        secondary limits) for `wait` seconds."""
+        if everything:
+            self._strikes[self._active] += 1
+        key = (self._active, "*" if everything else resource)
+        self._blocked[key] = max(self._blocked.get(key, 0.0), time.time() + wait)
+        log.info("GitHub identity %d rate limited (%s) for %.0fs", self._active,
+                 "secondary" if everything else resource, wait)
 
-    def _rotate_if_low(self, requester: Any) -> None:
-        remaining, _ = requester.rate_limiting
-        if 0 <= remaining < self.settings.min_remaining and len(self._clients) > 1:
-            reset = requester.rate_limiting_resettime or time.time() + 60
-            self._blocked_until[self._active] = float(reset)
-            free = [i for i, t in enumerate(self._blocked_until) if t <= time.time()]
+    def _free_at(self, identity: int, resource: str) -> float:
+        return max(self._blocked.get((identity, resource), 0.0), self._blocked.get((identity, "*"), 0.0))
+
+    def _take_identity(self, resource: str) -> None:
+        """Use an identity free for `resource`: the active one, another one, or the first to be
+        free after a wait of at most `max_wait_s`; a longer wait raises `RateLimited`."""
+        now = time.time()
+        free_at = [self._free_at(i, resource) for i in range(len(self._clients))]
+        if free_at[self._active] <= now:
+            return
+        free = [i for i, t in enumerate(free_at) if t <= now]
+        if free:
+            log.info("rate limited: switching GitHub identity %d -> %d", self._active, free[0])
+            self._active = free[0]
+            return
+        soonest = min(range(len(free_at)), key=free_at.__getitem__)
+        wait = free_at[soonest] - now
+        if wait > self.settings.max_wait_s:
+            raise RateLimited(f"all {len(self._clients)} GitHub identities rate limited ({resource}); "
+                              f"retry in {wait:.0f}s", wait)
+        self.sleep(wait)
+        self._active = soonest
+
+    def _rotate_if_low(self, headers: dict[str, str], resource: str) -> None:
+        """Move on before the active identity runs dry (core and GraphQL hourly budgets; the
+        search budget is 30 a minute and simply waited for)."""
+        remaining, reset = headers.get("x-ratelimit-remaining", ""), headers.get("x-ratelimit-reset", "")
+        if resource == "search" or len(self._clients) < 2 or not remaining.isdigit():
+            return
+        if int(remaining) < self.settings.min_remaining:
+            self._blocked[(self._active, resource)] = float(reset) if reset.isdigit() else time.time() + 60
+            free = [i for i in range(len(self._clients)) if self._free_at(i, resource) <= time.time()]
             if free:
                 self._active = free[0]
 
@@ -284,19 +342,32 @@ class GithubClient:
         return self._clients[self._active].create_from_raw_data(Repository, raw)
 
     def graphql(self, query: str, variables: dict[str, Any]) -> dict[str, Any]:
-        """Run a GraphQL query; NOT_FOUND errors leave nulls in `data`, other errors raise."""
+        """Run a GraphQL query. NOT_FOUND errors leave nulls in `data`; rate-limit errors
+        (`RATE_LIMITED`, `RATE_LIMIT`, whatever `remaining` says) wait or rotate like REST
+        limits; errors on some fields of an answer with data leave those fields null (partial
+        results, logged); a timeout is a `GithubError` with status 504 (ask for less)."""
         url = self._clients[self._active].requester.graphql_url
-        resp = self.request("POST", url, body={"query": query, "variables": variables})
-        payload = resp.json() if resp.text else {}
-        if resp.status >= 400 or not isinstance(payload, dict):
-            raise GithubError(self.redact(f"GraphQL: HTTP {resp.status}: {resp.text[:300]}"), resp.status)
-        errors = [e for e in payload.get("errors") or [] if e.get("type") != "NOT_FOUND"]
-        if any(e.get("type") == "RATE_LIMITED" for e in errors):
-            self._exhausted(float(resp.headers.get("x-ratelimit-reset", time.time() + 60)))
-            return self.graphql(query, variables)
-        if errors:
-            raise GithubError(self.redact(f"GraphQL errors: {errors[:3]}"), resp.status)
-        return payload.get("data") or {}
+        while True:
+            resp = self.request("POST", url, body={"query": query, "variables": variables})
+            try:
+                payload = resp.json() if resp.text and resp.status < 400 else {}
+            except ValueError:  # a proxy's or GitHub's HTML error page
+                payload = None
+            if resp.status >= 400 or not isinstance(payload, dict):
+                raise GithubError(self.redact(f"GraphQL: HTTP {resp.status}: {resp.text[:300]}"), resp.status)
+            errors = [e for e in payload.get("errors") or [] if e.get("type") != "NOT_FOUND"]
+            if any(e.get("type") in ("RATE_LIMITED", "RATE_LIMIT") for e in errors):
+                strikes = self._strikes[self._active]
+                primary = limit_wait(403, resp.headers, "", strikes) if resp.headers.get("x-ratelimit-remaining") == "0" else None
+                self.limited("graphql", *(primary or (SECONDARY_WAIT_S * 2 ** min(strikes, _MAX_DOUBLINGS), True)))
+                continue
+            data = payload.get("data") or {}
+            if errors and not (data and all(e.get("path") for e in errors)):
+                status = 504 if any(_is_timeout(e) for e in errors) else resp.status
+                raise GithubError(self.redact(f"GraphQL errors: {errors[:3]}"), status)
+            if errors:
+                log.warning("GraphQL: partial answer, %d fields failed: %s", len(errors), self.redact(str(errors[:3])))
+            return data
 
     def pull_diff(self, full_name: str, number: int) -> str | None:
         """The pull request's unified diff; None when GitHub says it is too large to render."""
@@ -323,28 +394,9 @@ class GithubClient:
             client.close()
 
 
-class _CI(dict):
-    """Case-insensitive header lookup over lower-cased keys."""
-
-    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
-        return super().get(key.lower(), default)
-
-    def __getitem__(self, key: str) -> Any:
-        return super().__getitem__(key.lower())
-
-    def __contains__(self, key: object) -> bool:
-        return super().__contains__(str(key).lower())
-
-
-def _rate_limited(headers: dict[str, str], text: str) -> bool:
-    if headers.get("x-ratelimit-remaining") == "0" or "retry-after" in headers:
-        return True
-    try:
-        message = (json.loads(text) or {}).get("message", "")
-    except (ValueError, AttributeError):
-        return False
-    lowered = str(message).lower()
-    return "rate limit" in lowered or lowered.endswith("please retry your request again later.")
+def _is_timeout(error: dict) -> bool:
+    text = str(error.get("message", "")).lower()
+    return error.get("type") in ("TIMEOUT", "SERVICE_UNAVAILABLE") or "timeout" in text or "timed out" in text
 
 
 def _etag_key(url: str, params: dict | None) -> str:

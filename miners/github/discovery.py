@@ -6,16 +6,18 @@ returned as rejects with a reason code, never silently dropped.
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta, timezone
 
 from github.Repository import Repository
 
 from envmine.languages import known_languages
-from envmine.miners.github.client import GithubClient, GithubError
+from envmine.miners.github.client import BudgetExhausted, GithubClient, GithubError, RateLimited
 from envmine.miners.github.settings import GithubSettings
 from envmine.reasons import Reason, Stage
 from envmine.records import Reject, Repo, SourceKind
 
+log = logging.getLogger(__name__)
 SEARCH_CAP = 1000
 """GitHub search returns at most this many results per query."""
 # GitHub's language names that differ from envmine's spec names.
@@ -87,6 +89,9 @@ def check_repos(client: GithubClient, gh: GithubSettings, names: list[str]) -> t
     for name in names:
         try:
             repo = get_repository(client, name)
+        except (RateLimited, BudgetExhausted) as exc:  # not this repository's fault: next run
+            log.warning("discovery stopped at %s: %s", name, exc)
+            break
         except GithubError as exc:
             rejects.append(reject(name, Reason.source_error, str(exc)))
             continue
@@ -99,9 +104,19 @@ def check_repos(client: GithubClient, gh: GithubSettings, names: list[str]) -> t
 
 
 def search_repos(client: GithubClient, gh: GithubSettings) -> tuple[list[Repo], list[Reject]]:
-    """Search by language, stars, size and activity; past the 1,000-result cap, narrow by stars."""
+    """Search by language, stars, size and activity; past the 1,000-result cap, narrow by stars.
+    The search API's own rate limit (30 a minute) is waited for within `max_wait_s`; past that
+    (or past the request budget) the search stops cleanly with what it found."""
     repos: dict[str, Repo] = {}
     rejects: dict[str, Reject] = {}
+    try:
+        _search(client, gh, repos, rejects)
+    except (RateLimited, BudgetExhausted) as exc:
+        log.warning("repository search stopped after %d repositories: %s", len(repos), exc)
+    return list(repos.values()), list(rejects.values())
+
+
+def _search(client: GithubClient, gh: GithubSettings, repos: dict[str, Repo], rejects: dict[str, Reject]) -> None:
     for language in gh.languages:
         max_stars: int | None = None
         while len(repos) < gh.max_repos:
@@ -121,7 +136,6 @@ def search_repos(client: GithubClient, gh: GithubSettings) -> tuple[list[Repo], 
             if seen < SEARCH_CAP or lowest is None or lowest == max_stars:
                 break
             max_stars = lowest  # the next query starts where the cap cut this one off
-    return list(repos.values()), list(rejects.values())
 
 
 def discover(client: GithubClient, gh: GithubSettings) -> tuple[list[Repo], list[Reject]]:

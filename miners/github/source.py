@@ -80,9 +80,16 @@ def client_error(client: GithubClient, status: int, what: str) -> GithubError:
     return GithubError(client.redact(f"{what}: HTTP {status}"), status)
 
 
+def _maybe_merged(item: dict) -> bool:
+    """A listed PR that may be merged: `merged_at` set, or absent (older GitHub Enterprise
+    listings lack the field; GraphQL's `mergedAt` decides). Only an explicit null rules it out."""
+    pr = item.get("pull_request")
+    return pr is not None and (pr.get("merged_at") is not None or "merged_at" not in pr)
+
+
 def _batch(client: GithubClient, repo: Repo, spec: LanguageSpec, items: list[dict], cur: Cursor,
            max_lines: int, room: int | None = None) -> Batch:
-    merged = [i for i in items if (i.get("pull_request") or {}).get("merged_at")]
+    merged = [i for i in items if _maybe_merged(i)]
     body_refs = {n for i in merged for n in cands.closing_refs(i.get("body"), repo.repo)}
     data = _query(client, repo, [i["number"] for i in merged], sorted(body_refs))
     prs = {i["number"]: data.get(f"pr{i['number']}") for i in merged}
@@ -107,11 +114,29 @@ def _batch(client: GithubClient, repo: Repo, spec: LanguageSpec, items: list[dic
     return batch
 
 
+SHRINK_STATUSES = (502, 504)
+"""GraphQL answers these when a query takes too long: ask for half as much, down to one node."""
+
+
 def _query(client: GithubClient, repo: Repo, prs: list[int], issues: list[int]) -> dict:
+    """The batch's PR and issue nodes; a timed-out query is split in halves until it answers,
+    and a single node that still times out is left out (its PR becomes a `source_error`)."""
     if not prs and not issues:
         return {}
     owner, name = repo.repo.split("/", 1)
-    data = client.graphql(batch_query(prs, issues), {"owner": owner, "name": name})
+    try:
+        data = client.graphql(batch_query(prs, issues), {"owner": owner, "name": name})
+    except GithubError as exc:
+        if exc.status not in SHRINK_STATUSES:
+            raise
+        if len(prs) + len(issues) == 1:
+            log.warning("%s: GraphQL keeps timing out on %s; leaving it out", repo.repo, prs or issues)
+            return {}
+        nodes = [("pr", n) for n in prs] + [("issue", n) for n in issues]
+        halves = (nodes[:len(nodes) // 2], nodes[len(nodes) // 2:])
+        parts = [_query(client, repo, [n for k, n in half if k == "pr"], [n for k, n in half if k == "issue"])
+                 for half in halves]
+        return {**parts[0], **parts[1]}
     return data.get("repository") or {}
 
 
@@ -121,8 +146,11 @@ def _one(client: GithubClient, repo: Repo, spec: LanguageSpec, item: dict, pr: d
         return None  # an issue, not a PR: it only moves the cursor
     subject = cands.instance_id(repo.repo, item["number"])
     if pr is None:
-        reason = Reason.not_merged if not item["pull_request"].get("merged_at") else Reason.source_error
-        return Reject(stage=Stage.mine, reason=reason, subject=subject, repo=repo.repo, language=spec.name)
+        if not _maybe_merged(item):
+            return Reject(stage=Stage.mine, reason=Reason.not_merged, subject=subject, repo=repo.repo,
+                          language=spec.name)
+        return Reject(stage=Stage.mine, reason=Reason.source_error, subject=subject, repo=repo.repo,
+                      language=spec.name, detail="GitHub's GraphQL API returned no data for this pull request")
     reason = cands.prefilter(pr, repo.repo, spec, max_lines)
     if reason:
         return Reject(stage=Stage.mine, reason=reason, subject=subject, repo=repo.repo, language=spec.name)

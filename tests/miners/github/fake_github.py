@@ -3,8 +3,9 @@
 It serves what the `github` source reads, with GitHub's behaviours: `Link` pagination, the
 search API's 1,000-result cap (422 past it), per-token primary rate limits (403 with
 `x-ratelimit-*` headers), ETags and 304s that cost no quota, GitHub App installation tokens
-(JWT checked), and injected faults (secondary limits with `retry-after`, 429, 5xx, slow
-answers). Every request is logged (the token by index, never its value).
+(JWT checked), the search API's own per-minute limit (`x-ratelimit-resource: search`), GraphQL
+timeouts (502) for queries asking for too many nodes or for named pull requests, and injected
+faults (secondary limits with or without `retry-after` or a body, 429, 5xx, slow answers). Every request is logged (the token by index, never its value).
 
 Used by the tests and by bench/github_requests.py; it depends on werkzeug only (plus PyJWT for
 the App endpoint).
@@ -36,6 +37,7 @@ class Fault:
     status: int = 500
     headers: dict[str, str] = field(default_factory=dict)
     body: Any = None
+    """JSON body; "" sends an empty body (GitHub's secondary limits sometimes do)."""
     delay: float = 0.0
     times: int = 1
     """How many requests it answers; status 0 with a delay only slows them, then answers normally."""
@@ -69,7 +71,7 @@ class FakeGitHub:
     """The server's state and WSGI app; `start()` serves it on a free local port."""
 
     def __init__(self, tokens: dict[str, int] | None = None, prefix: str = "", latency: float = 0.0,
-                 app_key: str | None = None, app_id: int = 1):
+                 app_key: str | None = None, app_id: int = 1, search_limit: int = 30, search_window_s: float = 60.0):
         self.tokens = dict(tokens or {})
         self.order = list(self.tokens)
         self.remaining = dict(self.tokens)
@@ -80,6 +82,13 @@ class FakeGitHub:
         self.repos: dict[str, FakeRepo] = {}
         self.search_items: list[dict] = []
         self.faults: list[Fault] = []
+        self.search_limit, self.search_window_s = search_limit, search_window_s
+        """The search API's own budget per token: `search_limit` requests per window (GitHub: 30/min)."""
+        self.search_used: dict[str, list[float]] = {}
+        self.graphql_max_nodes: int | None = None
+        """Queries asking for more PR/issue nodes than this time out (502), as GitHub's do."""
+        self.graphql_fail_numbers: set[int] = set()
+        """Pull requests whose query always times out (502)."""
         self.log: list[Logged] = []
         self.bodies: list[str] = []
         """Every request body and header line received (to prove what a client sent)."""
@@ -131,7 +140,9 @@ class FakeGitHub:
         fault = self._fault(path)
         if fault is not None and fault.delay:
             time.sleep(fault.delay)
-        if fault is not None and fault.status:
+        if fault is not None and fault.status and fault.body == "":
+            response = Response("", fault.status, headers=fault.headers)
+        elif fault is not None and fault.status:
             response = _json(fault.body or {"message": "Server Error"}, fault.status, fault.headers)
         elif path.startswith("/app/installations/"):
             response = self._installation_token(request, path)
@@ -158,6 +169,8 @@ class FakeGitHub:
 
     def _limited(self, request: Request, path: str, identity: int) -> Response:
         token = self.order[identity]
+        if path.startswith("/search/"):
+            return self._search_limited(request, path, token)
         with self._lock:
             if self.remaining[token] <= 0:
                 return self._rate_headers(_json({
@@ -171,6 +184,25 @@ class FakeGitHub:
         with self._lock:
             self.remaining[token] -= 1
         return self._rate_headers(response, token)
+
+    def _search_limited(self, request: Request, path: str, token: str) -> Response:
+        """The search API's budget is its own: exhausting it leaves the core budget untouched."""
+        now = time.time()
+        with self._lock:
+            used = [t for t in self.search_used.get(token, []) if t > now - self.search_window_s]
+            self.search_used[token] = used
+            reset = int(math.ceil((used[0] if used else now) + self.search_window_s))
+            if len(used) >= self.search_limit:
+                response = _json({"message": "API rate limit exceeded for user ID 1.",
+                                  "documentation_url": "https://docs.github.com/rest/search/search"}, 403)
+            else:
+                used.append(now)
+                response = self._route(request, path)
+            remaining = self.search_limit - len(used)
+        response.headers.update({"X-RateLimit-Limit": str(self.search_limit), "X-RateLimit-Remaining": str(remaining),
+                                 "X-RateLimit-Reset": str(reset), "X-RateLimit-Used": str(len(used)),
+                                 "X-RateLimit-Resource": "search"})
+        return response
 
     def _rate_headers(self, response: Response, token: str) -> Response:
         response.headers["X-RateLimit-Limit"] = str(self.tokens[token])
@@ -263,9 +295,14 @@ class FakeGitHub:
         if repo is None:
             return _json({"data": {"repository": None}, "errors": [{"type": "NOT_FOUND", "path": ["repository"],
                           "message": "Could not resolve to a Repository."}]})
+        asked = _ALIAS.findall(query)
+        if (self.graphql_max_nodes is not None and len(asked) > self.graphql_max_nodes) or \
+                any(kind == "pullRequest" and int(n) in self.graphql_fail_numbers for _, kind, n in asked):
+            return Response("<html><body><h1>502 Bad Gateway</h1>We couldn't respond to your request in time.</body></html>",
+                            502, content_type="text/html")
         data: dict[str, Any] = {}
         errors = []
-        for alias, kind, number in _ALIAS.findall(query):
+        for alias, kind, number in asked:
             node = _requested(self._node(repo, kind, int(number)), query)
             data[alias] = node
             if node is None:

@@ -64,12 +64,15 @@ def test_secondary_limit_with_short_retry_after_waits_then_succeeds(fake, gh, re
     assert [c.status for c in fake.log] == [403, 200]
 
 
-def test_secondary_limit_without_retry_after_waits_the_bounded_default(fake, gh, repo):
+def test_secondary_limit_without_retry_after_never_retries_within_a_minute(fake, gh, repo):
+    # GitHub: no retry-after and remaining not 0 -> "wait for at least one minute".
     fake.faults.append(Fault(path="/repos/acme/big$", status=403, body=SECONDARY))
-    gh = gh.model_copy(update={"max_wait_s": 0.5})
     started = time.monotonic()
-    assert GithubClient(gh).get_json("/repos/acme/big")["name"] == "big"
-    assert 0.5 <= time.monotonic() - started < 1.5
+    with pytest.raises(RateLimited) as info:
+        GithubClient(gh.model_copy(update={"max_wait_s": 0.5})).get_json("/repos/acme/big")
+    assert time.monotonic() - started < 1.0
+    assert info.value.retry_after_s >= 59
+    assert len(fake.log) == 1
 
 
 @pytest.mark.parametrize("status", [403, 429])
