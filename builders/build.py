@@ -12,6 +12,9 @@ from envmine.reasons import Reason, Stage
 from envmine.records import Build, BuildStatus, EnvSpec, LayerSpec, Reject
 from envmine.settings import Settings
 
+CUTOFF_PATH = "/opt/envmine/cutoff.txt"
+"""Where a repo layer that resolves dependencies as of a date records how that went
+(`as_of <date>` or `newest <date>`; see python_repo.Dockerfile.j2)."""
 FREEZE_PATHS = {"repo": "/opt/envmine/freeze.txt", "task": "/opt/envmine/freeze-task.txt"}
 """Where each layer records `pip freeze` (the task layer's only when it installs the project)."""
 SPEC_CLASSIFIED_LAYERS = ("repo", "task")
@@ -58,7 +61,17 @@ def build_layer(spec: EnvSpec, layer: LayerSpec, settings: Settings,
     record.size_bytes = engine.image_size(layer.tag)
     if layer.name in FREEZE_PATHS:
         record.resolved = resolved_dependencies(layer.tag, FREEZE_PATHS[layer.name])
+    if layer.name == "repo":
+        record.dependency_resolution = dependency_resolution(layer.tag)
     return record
+
+
+def dependency_resolution(tag: str) -> str:
+    """`as_of`, `newest` (the cutoff's set failed; newest versions installed) or "" (no cutoff),
+    as the image recorded it."""
+    data = engine.read_image_file(tag, CUTOFF_PATH)
+    words = (data or b"").decode(errors="replace").split()
+    return words[0] if words and words[0] in ("as_of", "newest") else ""
 
 
 def failure_reason(layer: str, error: str, log: str, language: str = "python") -> Reason:

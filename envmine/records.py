@@ -157,6 +157,10 @@ class Build(Record):
     """The build log's tail (bounded)."""
     resolved: list[str] = Field(default_factory=list)
     """Resolved dependency versions, e.g. `pip freeze` lines."""
+    dependency_resolution: str = ""
+    """How the dependency cutoff went: `as_of` (resolved as of the cutoff date: a rebuild gets
+    the same versions), `newest` (that set could not be installed, so the newest versions
+    were: not reproducible), "" (the layer applies no cutoff)."""
     built_at: datetime = Field(default_factory=utcnow)
 
     @property

@@ -104,7 +104,16 @@ def build_and_validate(candidate: Candidate, settings: Settings) -> Outcome:
         if outcome.reject is None:
             result = validate(candidate, spec, settings)
             outcome.runs, outcome.instance, outcome.reject = result.runs, result.instance, result.reject
+    if outcome.instance is not None:
+        outcome.instance.provenance.update(_cutoff_provenance(spec, outcome.builds))
     return outcome
+
+
+def _cutoff_provenance(spec: EnvSpec, builds: list[Build]) -> dict[str, str]:
+    """The instance's dependency cutoff and how it went (`as_of`, or `newest`: not reproducible)."""
+    cutoff = spec.toolchain.get("dependency_cutoff")
+    resolution = next((b.dependency_resolution for b in builds if b.dependency_resolution), "")
+    return {"dependency_cutoff": cutoff, "dependency_resolution": resolution} if cutoff and resolution else {}
 
 
 def _processed(catalog) -> set[str]:

@@ -107,6 +107,10 @@ def scenario(tmp_path_factory):
     baseline = tmp_path_factory.mktemp("baseline") / "home"
     rc, took = _run(config, baseline)
     assert rc == 0, (baseline.parent / "home.log").read_text()[-3000:]
+    # Each instance says how its dependency cutoff went (as of the date, or newest: not reproducible).
+    provenance = run_sql(baseline / "catalog", "SELECT provenance FROM instances").column("provenance").to_pylist()
+    assert provenance and all(dict(p).get("dependency_resolution") in ("as_of", "newest") and
+                              dict(p).get("dependency_cutoff") for p in provenance)
     return config, _rows(baseline), took
 
 
