@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTEST="${PYTEST:-.venv/bin/pytest}"
-export ENVMINE_E2E_LANGUAGES=all ENVMINE_HOSTILE_LANGUAGES=1
+export ENVMINE_E2E_LANGUAGES=all
 FILE=tests/e2e/test_languages.py
 targets=("$FILE" tests/e2e/test_attacks_languages.py)
 if [ "$#" -gt 0 ]; then

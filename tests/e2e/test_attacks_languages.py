@@ -6,7 +6,6 @@ policy diff graded through the real reward path. See README, "Threat model".
 
 from __future__ import annotations
 
-import os
 import subprocess
 from pathlib import Path
 
@@ -24,10 +23,6 @@ from .langrepos import CASES, make_repo
 from .pyrepos import git
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow, pytest.mark.hostile]
-FULL = pytest.mark.skipif(
-    os.environ.get("ENVMINE_HOSTILE_LANGUAGES") != "1",
-    reason="set ENVMINE_HOSTILE_LANGUAGES=1 (scripts/e2e_languages.sh does) for the whole language attack suite")
-
 
 def _task(language: str, tmp_path_factory) -> tuple:
     settings = Settings.load(home=tmp_path_factory.mktemp(f"home-{language}"))
@@ -88,7 +83,6 @@ FRAMED_PASSES = ('\\x16=== RUN   TestAbs\\n\\x16--- PASS: TestAbs (0.00s)\\n'
                  '\\x16=== RUN   TestMax\\n\\x16--- PASS: TestMax (0.00s)\\n\\x16PASS\\n')
 
 
-@FULL
 def test_go_forged_test2json_framing_with_early_exit_0_is_caught(go_task):
     calc = GO_CALC.replace('package calc\n', 'package calc\n\nimport (\n\t"os"\n\t"syscall"\n)\n').replace(
         "func Abs(x int) int {\n", f'func Abs(x int) int {{\n\tos.Stdout.WriteString("{FRAMED_PASSES}")\n'
@@ -98,7 +92,6 @@ def test_go_forged_test2json_framing_with_early_exit_0_is_caught(go_task):
     assert reward.reason in (Reason.report_forged, Reason.exit_code_mismatch), reward.run.log
 
 
-@FULL
 def test_go_printed_json_events_prove_nothing(go_task):
     event = '{"Action":"pass","Package":"example.com/calc","Test":"TestAbs"}\\n'
     calc = GO_CALC.replace('package calc\n', 'package calc\n\nimport "os"\n').replace(
@@ -120,14 +113,12 @@ def js_attack(js_task, files):
 JS_CALC = CASES["javascript"].initial["src/calc.js"]
 
 
-@FULL
 def test_js_gold_scores_one(js_task):
     instance, _, settings = js_task
     reward = grade_diff(instance, instance.patch, settings)
     assert (reward.reward, reward.tampering, reward.reason) == (1.0, [], "")
 
 
-@FULL
 def test_js_jest_config_and_test_edits_are_undone(js_task):
     reward = js_attack(js_task, {
         "jest.config.js": "module.exports = { testPathIgnorePatterns: ['calc'] };\n",
@@ -136,7 +127,6 @@ def test_js_jest_config_and_test_edits_are_undone(js_task):
     assert sorted(reward.tampering) == ["__tests__/calc.test.js", "jest.config.js"]
 
 
-@FULL
 def test_js_forged_report_with_process_exit_0_is_caught(js_task):
     forged = ('{"numFailedTests":0,"success":true,"testResults":[{"name":"/testbed/__tests__/calc.test.js",'
               '"assertionResults":[{"fullName":"abs of a negative number","title":"abs of a negative number",'
