@@ -107,7 +107,7 @@ def _rows(instances: list[TaskInstance], fmt: str, tag: Tagger | None,
         try:
             row = swebench_row(instance, name)
             if fmt == "swebench" and row["grader"] != "swebench":
-                raise Refused(instance.instance_id, f"runner {instance.runner}: {row['grader_note']}")
+                raise Refused(instance.instance_id, row["grader_note"])
             if tag is not None:
                 tag(instance.image, name)
                 tagged[instance.image] = name

@@ -7,7 +7,8 @@ name in `swebench.harness.log_parsers.PARSER_REGISTRY`), `eval_type`, `FAIL_TO_P
 
 - test ids are rewritten the way the runner's SWE-bench parser reads them (pytest's
   `PASSED <nodeid>` line is split on whitespace, so `test_x[blank line]` is `test_x[blank`);
-  a row where two of its ids would become one is refused, never merged;
+  a row where two of its ids would become one keeps envmine's ids and `grader = "envmine"`
+  (SWE-bench would merge the two tests' statuses), so `--format swebench` refuses it;
 - a runner whose console output no SWE-bench parser reads today keeps envmine's ids and is
   marked `grader = "envmine"` with the reason, so `--format swebench` leaves it out.
 """
@@ -124,11 +125,17 @@ def pairs(mapping: dict[str, object]) -> list[dict[str, object]]:
 def swebench_row(instance: TaskInstance, image: str | None = None) -> dict[str, object]:
     """Every field of `instance` in the exported shape, plus SWE-bench's own fields.
 
-    Raises `Refused` when the test ids would collide. `image` overrides the image name (the
-    SWE-bench name under `--tag-swebench-names`)."""
+    Where SWE-bench would read two test ids as one, the row keeps envmine's ids and is graded
+    by envmine (`grader`, with the reason in `grader_note`). `image` overrides the image name
+    (the SWE-bench name under `--tag-swebench-names`)."""
     entry = harness(instance.runner)
-    ids = convert_ids(instance.instance_id, [*instance.FAIL_TO_PASS, *instance.PASS_TO_PASS],
-                      entry.ids)
+    note = f"runner {entry.runner}: {entry.why}" if entry.why else ""
+    tests = [*instance.FAIL_TO_PASS, *instance.PASS_TO_PASS]
+    try:
+        ids = convert_ids(instance.instance_id, tests, entry.ids)
+    except Refused as exc:
+        entry = Harness(runner=entry.runner, log_parser=entry.log_parser, ids="same", grader="envmine")
+        ids, note = {t: t for t in tests}, exc.reason
     row = instance.model_dump(mode="python")
     image = image or instance.image
     row.update(
@@ -137,7 +144,7 @@ def swebench_row(instance: TaskInstance, image: str | None = None) -> dict[str, 
         created_at=iso(instance.created_at), validated_at=iso(instance.validated_at),
         version=version_of(instance), image=image, image_name=image,
         log_parser=entry.log_parser, eval_type=EVAL_TYPE, grader=entry.grader,
-        grader_note=entry.why,
+        grader_note=note,
         stability=pairs({ids.get(t, t): rate for t, rate in instance.stability.items()}),
         provenance=pairs(dict(instance.provenance)),
         envmine_image=instance.image,

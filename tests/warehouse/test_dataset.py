@@ -84,7 +84,10 @@ def test_hf_format_has_every_field_and_no_map_or_timestamp_columns(catalog, tmp_
     assert not any(pa.types.is_map(t) or pa.types.is_timestamp(t) for t in types.values())
     assert types["stability"] == pa.list_(pa.struct([("key", pa.string()), ("value", pa.float64())]))
     rows = {r["instance_id"]: r for r in table.to_pylist()}
-    assert sorted(rows) == ["acme__widgets-0", "acme__widgets-1", "acme__widgets-3"]
+    assert sorted(rows) == ["acme__widgets-0", "acme__widgets-1", "acme__widgets-2", "acme__widgets-3"]
+    collided = rows["acme__widgets-2"]  # kept with envmine's ids, graded by envmine
+    assert collided["grader"] == "envmine" and "both read as" in collided["grader_note"]
+    assert collided["FAIL_TO_PASS"] == [SPACED, "tests/test_w.py::test_tok[blank space]"]
     assert rows["acme__widgets-1"]["stability"] == [{"key": "tests/test_w.py::test_tok[blank", "value": 1.0}]
     assert rows["acme__widgets-3"]["grader"] == "envmine"
     assert rows["acme__widgets-3"]["log_parser"] == "parse_log_gotest"
