@@ -92,7 +92,9 @@ def main() -> None:
         episodes = driver.find_elements(By.CSS_SELECTOR, "#episodes a")
         if episodes:
             driver.get(episodes[-1].get_attribute("href"))
+            driver.set_window_size(1440, 1500)
             driver.save_screenshot(str(OUT / "episode.png"))
+            driver.set_window_size(1440, 1000)
         driver.get(f"{url}/agreement")
         driver.save_screenshot(str(OUT / "agreement.png"))
         driver.get(f"{url}/queue?code=f2p_import_failure_only")

@@ -164,5 +164,7 @@ def test_two_reviewers_at_once_lose_nothing(live):
     assert statuses == [303] * (2 * ROUNDS * len(ids))
     counts = run_sql(live.catalog.catalog_dir, "SELECT reviewer, count(*) AS n FROM annotations GROUP BY 1 ORDER BY 1").to_pylist()
     assert counts == [{"reviewer": "alice", "n": 2 * ROUNDS * len(ids)}, {"reviewer": "bob", "n": 2 * ROUNDS * len(ids)}]
+    agreement = clients["alice"].get("/agreement").text
+    assert f"<td>clarity</td><td>alice</td><td>bob</td><td>{len(ids)}</td><td>1.0</td>" in agreement
     latest = run_sql(live.catalog.catalog_dir, "SELECT DISTINCT value FROM judgments WHERE field = 'notes'")
     assert sorted(latest["value"].to_pylist()) == [f"alice round {ROUNDS - 1}", f"bob round {ROUNDS - 1}"]

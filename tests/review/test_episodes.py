@@ -45,7 +45,7 @@ def test_steps_keep_thinking_calls_and_answers(task_by_id):
 def test_tampering_is_read_from_the_diff(task_by_id):
     instance = next(i for i in task_by_id.values() if i.test_patch)
     test_file = instance.test_patch.split("diff --git a/", 2)[1].split(" ", 1)[0]
-    assert tampering_flags(instance.patch, instance.test_patch) == []
+    assert [t.instance_id for t in task_by_id.values() if tampering_flags(t.patch, t.test_patch)] == []  # gold patches
     edits_tests = f"diff --git a/{test_file} b/{test_file}\n--- a/{test_file}\n+++ b/{test_file}\n@@ -1 +1,2 @@\n+@pytest.mark.skip\n def test_x(): pass\n"
     assert tampering_flags(edits_tests, instance.test_patch) == [
         f"edits task test file {test_file}", f"adds a skip marker in {test_file}"]
