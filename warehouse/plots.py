@@ -58,7 +58,7 @@ def bars(categories: Sequence[str], series: Mapping[str, Sequence[float]], title
         ax.set_xticks(ticks, list(categories), rotation=30 if len(categories) > 4 else 0, ha="right" if len(categories) > 4 else "center")
         ax.set_ylabel(ylabel)
     if len(series) > 1:
-        ax.legend(frameon=False, fontsize=8)
+        ax.legend(fontsize=8, framealpha=0.9, edgecolor="#d0d7de")
     ax.set_title(title)
     return _svg(fig, title)
 
@@ -76,6 +76,6 @@ def histogram(groups: Mapping[str, Sequence[float]], title: str, xlabel: str,
                 color=PALETTE[i % len(PALETTE)])
     ax.set_xlabel(xlabel)
     ax.set_ylabel("count")
-    ax.legend(frameon=False, fontsize=8)
+    ax.legend(fontsize=8, framealpha=0.9, edgecolor="#d0d7de")
     ax.set_title(title)
     return _svg(fig, title)
