@@ -58,6 +58,7 @@ def preset(args: argparse.Namespace) -> dict:
         key, value = item.split("=", 1)
         section, name = key.split(".")
         setattr(getattr(cfg, section), name, type(getattr(getattr(cfg, section), name))(value))
+    marks = _instrument()
     cpu0 = time.process_time()
     with tempfile.TemporaryDirectory() as home:
         result = train_config(cfg, home=home)
@@ -75,9 +76,46 @@ def preset(args: argparse.Namespace) -> dict:
                "cpu_s_per_step_all_steps": round(cpu / len(result.metrics), 3),
                "train_tokens_per_cpu_s_all_steps": round(
                    sum(float(r.get("train_tokens", 0.0)) for r in result.metrics) / cpu, 1),
-               "mean_reward_last": round(result.mean_rewards[-1], 4)}
+               "mean_reward_last": round(result.mean_rewards[-1], 4), **_cpu_figures(marks, result.metrics)}
     print(json.dumps(summary), flush=True)
     return summary
+
+
+def _instrument() -> dict[str, list[float]]:
+    """Process (CPU) time at each step's selection and around each update, all threads included:
+    wall time on a shared machine says more about the neighbours than about the code."""
+    from envmine.rl import grpo
+
+    marks: dict[str, list[float]] = {"select": [], "update_start": [], "update_end": []}
+    select, update = grpo.select, grpo.update_policy
+
+    def timed_select(*a, **k):
+        marks["select"].append(time.process_time())
+        return select(*a, **k)
+
+    def timed_update(*a, **k):
+        marks["update_start"].append(time.process_time())
+        try:
+            return update(*a, **k)
+        finally:
+            marks["update_end"].append(time.process_time())
+
+    grpo.select, grpo.update_policy = timed_select, timed_update
+    return marks
+
+
+def _cpu_figures(marks: dict[str, list[float]], metrics: list[dict]) -> dict:
+    """Mean CPU seconds of the update and of the whole step over steps 2.. (steps that updated)."""
+    ends, starts, selects = marks["update_end"], marks["update_start"], marks["select"]
+    if len(ends) != len(selects) or len(ends) < 2:
+        return {"cpu_note": "some step skipped its update: no CPU split"}
+    steps = range(1, len(ends))
+    update = [ends[i] - starts[i] for i in steps]
+    step = [ends[i] - ends[i - 1] for i in steps]
+    tokens = [float(metrics[i].get("train_tokens", 0.0)) for i in steps]
+    return {"cpu_update_s": round(sum(update) / len(update), 3), "cpu_step_s": round(sum(step) / len(step), 3),
+            "train_tokens_per_cpu_update_s": round(sum(tokens) / sum(update), 1),
+            "train_tokens_per_cpu_step_s": round(sum(tokens) / sum(step), 1)}
 
 
 def logprob(args: argparse.Namespace) -> dict:

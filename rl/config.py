@@ -101,7 +101,7 @@ class OptimConfig(_Section):
     tis_mode: Literal["token_truncate", "token_mask", "sequence_truncate", "sequence_mask"] = "token_truncate"
     """Truncated importance sampling against the rollout engine's log-probs (where it returns them)."""
     tis_cap: float | None = 2.0
-    """The importance weight's cap; None: uncapped."""
+    """The importance weight's cap; 0 (or none): uncapped."""
     chunk_tokens: int = 1024
     """Positions per chunk of the log-prob computation (peak ~ chunk x vocab x 4 bytes)."""
 

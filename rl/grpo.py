@@ -276,7 +276,7 @@ def tis_weights(old_logp: torch.Tensor, batch: Batch, mode: TISMode = "token_tru
     if mode.startswith("sequence"):
         diff = diff.sum(-1, keepdim=True).expand_as(diff)
     ratio = torch.exp(diff)
-    if cap is not None:
+    if cap is not None and cap > 0:
         ratio = ratio.clamp(max=cap) if mode.endswith("truncate") else ratio.masked_fill(ratio > cap, 0.0)
     has_any = known.sum(-1, keepdim=True) > 0 if mode.startswith("sequence") else known > 0
     return torch.where(has_any, ratio, torch.ones_like(ratio)).detach()
@@ -289,7 +289,7 @@ class LossConfig:
     kl_coef: float = 0.0
     tis_mode: TISMode = "token_truncate"
     tis_cap: float | None = 2.0
-    """None: no cap (plain importance weights)."""
+    """None or <= 0: no cap (plain importance weights)."""
 
 
 def policy_loss(logp: torch.Tensor, old_logp: torch.Tensor, batch: Batch, total_tokens: float,
