@@ -33,7 +33,7 @@ from pydantic import BaseModel, Field
 
 from envmine.records import TaskInstance
 from envmine.warehouse.catalog import Catalog
-from envmine.warehouse.export import _sha256, _snapshot_time
+from envmine.warehouse.export import file_sha256, snapshot_time_of
 from envmine.warehouse.schema import column_type
 from envmine.warehouse.swebench import Refused, image_name, swebench_row
 
@@ -155,7 +155,7 @@ def _write(table: pa.Table, path: Path, fmt: str) -> DatasetFile:
         pq.write_table(table, tmp, compression="zstd", row_group_size=max(table.num_rows, 1))
     os.replace(tmp, path)
     return DatasetFile(path=path.name, rows=table.num_rows, bytes=path.stat().st_size,
-                       sha256=_sha256(path))
+                       sha256=file_sha256(path))
 
 
 def export_dataset(catalog: Catalog, out_dir: str | Path, fmt: str = "swebench",
@@ -168,7 +168,7 @@ def export_dataset(catalog: Catalog, out_dir: str | Path, fmt: str = "swebench",
     if not _SPLIT.match(split):
         raise ValueError(f"split {split!r} must be letters, digits or underscores")
     version = catalog.version() if version is None else int(version)
-    snapshot_time = _snapshot_time(catalog, version)
+    snapshot_time = snapshot_time_of(catalog, version)
     instances = catalog.instances(version)
     refused: list[RefusedRow] = []
     tagged: dict[str, str] = {}

@@ -61,7 +61,8 @@ class ShardManifest(BaseModel):
     """sha256 over the shards' hashes in order: one value that names the whole export."""
 
 
-def _sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
+    """sha256 of a whole file, read in 1 MiB chunks."""
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
@@ -93,13 +94,14 @@ def _write_shard(rows: pa.Table, path: Path) -> ShardFile:
         path=path.name,
         rows=rows.num_rows,
         bytes=path.stat().st_size,
-        sha256=_sha256(path),
+        sha256=file_sha256(path),
         first_instance_id=ids[0].as_py() if rows.num_rows else "",
         last_instance_id=ids[-1].as_py() if rows.num_rows else "",
     )
 
 
-def _snapshot_time(catalog: Catalog, version: int) -> datetime:
+def snapshot_time_of(catalog: Catalog, version: int) -> datetime:
+    """When catalog snapshot `version` was written; an unknown version is a clear error."""
     found = catalog.sql(
         "SELECT snapshot_time FROM lake.snapshots() WHERE snapshot_id = ?", [version]
     )["snapshot_time"].to_pylist()
@@ -119,7 +121,7 @@ def export_shards(
     if rows_per_shard < 1:
         raise ValueError("rows_per_shard must be at least 1")
     version = catalog.version() if version is None else int(version)
-    snapshot_time = _snapshot_time(catalog, version)
+    snapshot_time = snapshot_time_of(catalog, version)
     rows = _curated_rows(catalog, version)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -158,7 +160,7 @@ def load_manifest(out_dir: str | Path, verify: bool = True) -> ShardManifest:
     manifest = ShardManifest.model_validate_json(path.read_text())
     if verify:
         for shard in manifest.shards:
-            actual = _sha256(out_dir / shard.path)
+            actual = file_sha256(out_dir / shard.path)
             if actual != shard.sha256:
                 raise ValueError(f"shard {shard.path}: sha256 {actual} != manifest {shard.sha256}")
     return manifest
