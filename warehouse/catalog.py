@@ -188,9 +188,12 @@ class Catalog:
             self._in_transaction(lambda: [self._con.execute(s) for s in statements])
 
     def _check_tables(self) -> None:
+        """A read-only connection to a catalog written before a table existed sees that table
+        as empty (a temporary one on this connection only); the next writer creates it."""
         missing = [name for name in TABLES if name not in self._existing_columns()]
-        if missing:
-            raise CatalogError(f"catalog at {self.catalog_dir} lacks tables {missing}; open it for writing once")
+        for name in missing:
+            temp = create_table_sql(TABLES[name]).replace("CREATE TABLE", "CREATE TEMP TABLE", 1)
+            self._con.execute(temp)
 
     # -- transactions -----------------------------------------------------------------------
 

@@ -14,7 +14,8 @@ def test_open_creates_schema_once_and_reopens(catalog_dir):
         tables = set(catalog.sql("SELECT table_name FROM information_schema.tables WHERE table_catalog = 'lake' AND table_type = 'BASE TABLE'")["table_name"].to_pylist())
     with Catalog.open(catalog_dir) as catalog:
         assert catalog.version() == first  # reopening creates nothing
-    assert tables == {"repos", "candidates", "builds", "validations", "instances", "rejects", "evaluations"}
+    assert tables == {"repos", "candidates", "builds", "validations", "instances", "rejects", "evaluations",
+                      "quality", "statements", "annotations", "episodes", "episode_steps"}
     assert (catalog_dir / "metadata.sqlite").is_file()
 
 

@@ -76,3 +76,18 @@ def test_curated_drops_vetoed_unclear_invalid_and_follows_the_thresholds(catalog
     for statement in curation_sql(strict):
         catalog.sql(statement)
     assert catalog.sql("SELECT instance_id FROM curated")["instance_id"].to_pylist() == ["acme__widgets-4"]
+
+
+def test_a_catalog_written_before_the_review_tables_reads_them_as_empty(catalog_dir):
+    with Catalog.open(catalog_dir) as cat:
+        cat.upsert("instances", [instance(candidate(1))])
+        for table in ("quality", "statements", "annotations", "episodes", "episode_steps"):
+            cat.sql(f'DROP TABLE "{table}"')
+    with Catalog.open(catalog_dir, read_only=True) as old:
+        assert old.sql("SELECT instance_id, reviewers FROM curated").to_pylist() == [
+            {"instance_id": "acme__widgets-1", "reviewers": 0}]
+        assert old.sql("SELECT count(*) AS n FROM annotations")["n"][0].as_py() == 0
+    with Catalog.open(catalog_dir) as writer:  # the next writer creates the tables for real
+        writer.upsert("annotations", [note(1, "alice", "acme__widgets-1", "veto", "1")])
+    with Catalog.open(catalog_dir, read_only=True) as new:
+        assert new.sql("SELECT count(*) AS n FROM curated")["n"][0].as_py() == 0
