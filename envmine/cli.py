@@ -346,13 +346,13 @@ def review(
         console.print(f"reviewer {add_reviewer!r}; token (shown once): {token}", highlight=False)
         return
     if assess_only:
-        from envmine.review.store import assess
         from envmine.warehouse.catalog import Catalog
 
         with Catalog.open(settings.catalog_dir) as catalog:
-            counts = assess(catalog, settings.review.statement_endpoint, settings.review.statement_model)
+            counts = review_serve.assess_all(catalog, settings)
         console.print(f"assessed {counts['instances']} instances: {counts['codes']} quality codes, "
-                      f"{counts['statements']} statements, {counts['retracted']} stale codes retracted")
+                      f"{counts['statements']} statements, {counts['retracted']} stale codes retracted"
+                      + (f", {counts['judged']} episodes judged" if "judged" in counts else ""))
         return
     review_serve.serve(settings, host, port, say=lambda text: console.print(text, highlight=False))
 

@@ -120,6 +120,10 @@ class ReviewSettings(BaseModel):
     statement_endpoint: str | None = None
     """OpenAI-compatible base URL that writes issue-style statements (none: template only)."""
     statement_model: str = ""
+    judge_endpoint: str | None = None
+    """OpenAI-compatible base URL of a judge model that answers the trajectory rubric for
+    every recorded episode (its answers are annotations by `judge:<model>`)."""
+    judge_model: str = ""
 
 
 class Settings(BaseModel):

@@ -29,6 +29,19 @@ def add_reviewer(settings: Settings, name: str) -> str:
     return auth.Reviewers(review_dir(settings)).add(name)
 
 
+def assess_all(catalog: Catalog, settings: Settings) -> dict[str, int]:
+    """Quality codes and statements for every instance; with a judge configured, the judge's
+    rubric answers for every episode it has not judged yet."""
+    counts = store.assess(catalog, settings.review.statement_endpoint, settings.review.statement_model)
+    if settings.review.judge_endpoint:
+        from envmine.review.fields import load_rubric
+        from envmine.rl.rubric_reward import JudgeConfig
+
+        judge = JudgeConfig(endpoint=settings.review.judge_endpoint, model=settings.review.judge_model)
+        counts["judged"] = store.judge_episodes(catalog, judge, load_rubric(review_dir(settings)))
+    return counts
+
+
 def serve(settings: Settings, host: str, port: int, say: Callable[[str], None] = print, assess: bool = True) -> None:
     """Open the catalog for writing, assess it, make a first reviewer if there is none, serve."""
     import uvicorn
@@ -44,7 +57,7 @@ def serve(settings: Settings, host: str, port: int, say: Callable[[str], None] =
         for statement in curation_sql(settings.review.curated):
             catalog.sql(statement)
         if assess:
-            counts = store.assess(catalog, settings.review.statement_endpoint, settings.review.statement_model)
+            counts = assess_all(catalog, settings)
             say(f"assessed {counts['instances']} instances: {counts['codes']} quality codes, "
                 f"{counts['statements']} statements")
         say(f"review app on http://{host}:{port}/  (reviewers: {', '.join(reviewers.names())})")
