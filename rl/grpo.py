@@ -8,7 +8,8 @@ Pure functions over rewards and tensors; `train.py` strings them together.
 - Rollouts cut by a limit (turns, tokens, time), `on_truncated`: `penalize` (default: they
   stay in the group with `truncation_penalty` taken off their reward, so running out the clock
   costs), `mask` (DAPO's overlong filtering: they count in the baseline, their tokens are not
-  trained on), or `drop` (removed before the baseline). Failed rollouts are always dropped.
+  trained on), or `drop` (removed before the baseline). Failed rollouts (an error, or a grade
+  marked `infra_error`) are always dropped: they say nothing about the model.
 - Policy loss: PPO's clipped ratio with an asymmetric range [1 - eps_low, 1 + eps_high]
   ("clip-higher"). The rollout batch is split into `minibatches`, one optimizer step each, so
   from the second step on the ratio departs from 1 and the clip acts.
@@ -82,8 +83,8 @@ def select(groups: list[list[Trajectory]], scale_by_std: bool = False, on_trunca
     kept, advantages, used, truncated, errors, flat, penalized = [], [], [], 0, 0, 0, 0
     all_rewards: list[float] = []
     for group in groups:
-        errors += sum(t.stop_reason == "error" for t in group)
-        usable = [t for t in group if t.stop_reason != "error" and t.segments]
+        errors += sum(_failed(t) for t in group)
+        usable = [t for t in group if not _failed(t) and t.segments]
         if on_truncated == "drop":
             truncated += sum(t.truncated for t in usable)
             usable = [t for t in usable if not t.truncated]
@@ -106,6 +107,11 @@ def select(groups: list[list[Trajectory]], scale_by_std: bool = False, on_trunca
         log.warning("all %d rewards in this batch are equal (%.3f): no learning signal",
                     len(all_rewards), all_rewards[0] if all_rewards else float("nan"))
     return Selection(kept, advantages, truncated, errors, flat, alarm, penalized, used)
+
+
+def _failed(t: Trajectory) -> bool:
+    """An episode that errored, or whose grade was an infrastructure failure: no signal about the model."""
+    return t.stop_reason == "error" or getattr(t, "grade_reason", "") == "infra_error"
 
 
 @dataclass

@@ -260,3 +260,10 @@ def test_rollout_logprobs_match_the_trainer_at_the_sampling_temperature(tiny):
     assert known.sum() == sum(len(g.token_ids) for g in gens)
     assert torch.allclose(trainer[known], batch.rollout_logp[known], atol=1e-4)
     assert torch.allclose(grpo.tis_weights(trainer, batch)[known], torch.ones(int(known.sum())), atol=1e-3)
+
+
+def test_infrastructure_failures_never_count_against_the_model():
+    sick = traj(0.0)
+    sick.grade_reason = "infra_error"  # the sandbox failed while grading: reward 0 means nothing
+    sel = grpo.select([[traj(1.0), traj(0.0), sick]])
+    assert sel.dropped_errors == 1 and len(sel.trajectories) == 2 and sel.advantages == pytest.approx([1.0, -1.0])
