@@ -5,10 +5,12 @@ on both paths (the overhead); the gold pass rate on every task.
 
     python bench/reward_integrity.py --home ~/.envmine [--limit N] [--out bench-results/integrity.json]
 
-Attacks are made from each task itself (Python tasks: pytest): a root conftest that flips
-failed reports, a pytest.ini that deselects everything but passing tests, emptying the F2P
-tests' files, and code appended to a file of the gold patch (imported by the tests) that
-registers a flipping hook, or writes a passing JUnit report and exits 0.
+Attacks are made from each task itself (Python tasks: pytest), by an attacker who knows the
+task's FAIL_TO_PASS and PASS_TO_PASS ids (the worst case): a root conftest that flips failed
+reports; a root conftest that writes a JUnit report passing every F2P/P2P test and exits 0
+(the issue's measured attack); a pytest.ini that deselects the F2P tests; and the same flip
+and forge-then-exit as code in a new module that the gold patch's package imports (so it runs
+inside the test process, out of reach of any path filter).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import json
 import statistics
 import time
 from pathlib import Path
+from xml.sax.saxutils import escape
 
 from envmine.miners.patches import file_diffs
 from envmine.records import TaskInstance
@@ -87,17 +90,37 @@ def _import_line(instance: TaskInstance, init: str, module: str) -> str:
             f"+from . import {name}  # noqa\n") if init.endswith("__init__.py") else ""
 
 
+def forged_junit(instance: TaskInstance) -> str:
+    """A JUnit report that passes every F2P and P2P test, as pytest would name them."""
+    cases = []
+    for test in (*instance.FAIL_TO_PASS, *instance.PASS_TO_PASS):
+        path, *rest = test.split("::")
+        classname = ".".join([path.removesuffix(".py").replace("/", "."), *rest[:-1]])
+        cases.append(f'<testcase classname="{escape(classname)}" name="{escape(rest[-1] if rest else path)}" '
+                     f'file="{escape(path)}"/>')
+    return f'<testsuites name="pytest tests"><testsuite name="pytest">{"".join(cases)}</testsuite></testsuites>'
+
+
+def forge_and_exit(instance: TaskInstance) -> str:
+    return ("import os as _os, pathlib as _pl\n"
+            "for _p in [_pl.Path('/tmp/envmine-results/report.xml'), *_pl.Path('/tmp/envmine-results').glob('*.xml')]:\n"
+            f"    _p.parent.mkdir(parents=True, exist_ok=True); _p.write_text({forged_junit(instance)!r})\n"
+            "_os._exit(0)\n")
+
+
 def attacks(instance: TaskInstance) -> dict[str, str]:
     out = {"conftest_flip": new_file("conftest.py", FLIP),
+           "conftest_junit_exit_0": new_file("conftest.py", "def pytest_configure(config):\n"
+                                             + "".join(f"    {line}\n" for line in forge_and_exit(instance).splitlines())),
            "pytest_ini_deselect": new_file("pytest.ini", "[pytest]\naddopts = -p no:randomly -k 'not "
                                            + " and not ".join(t.rsplit("::", 1)[-1].split("[")[0]
                                                               for t in instance.FAIL_TO_PASS[:20]) + "'\n")}
     hook = appended(instance, REGISTER)
     if hook:
         out["in_process_flip_hook"] = hook
-    forge = appended(instance, "import os\nos._exit(0)\n")
+    forge = appended(instance, forge_and_exit(instance))
     if forge:
-        out["in_process_exit_0"] = forge
+        out["in_process_junit_exit_0"] = forge
     return out
 
 

@@ -89,6 +89,12 @@ class Reason(StrEnum):
     report_forged = "report_forged"
     """The runner's report disagrees with the harness's own channel (the pytest guard, the
     sentinel test): code inside the test process wrote or rewrote its verdict."""
+    report_too_large = "report_too_large"
+    """The run's reports exceed `ValidationSettings.max_report_bytes`: not read, not graded."""
+    oom_killed = "oom_killed"
+    """The kernel killed a test process at the sandbox's memory limit."""
+    disk_full = "disk_full"
+    """The sandbox's scratch space (/tmp) was full when the tests ended."""
     runner_exit_skipped = "runner_exit_skipped"
     """The test process ended before the runner's normal exit path (e.g. `os._exit(0)`)."""
 

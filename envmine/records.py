@@ -202,6 +202,8 @@ class TestRun(Record):
     harness's own channels found it; "" when they agree with the report."""
     sentinel: str = ""
     """The planted must-fail test: `failed` (as it must), `passed`, `missing`, or "" (none)."""
+    limit: str = ""
+    """The sandbox limit the run hit (`oom_killed`, `disk_full`, `report_too_large`), or ""."""
 
     @property
     def key(self) -> str:

@@ -83,6 +83,8 @@ def run_problem(run: TestRun, patch_reasons: dict[str, Reason] | None = None) ->
     for name, method in run.patches.items():
         if method == "failed":
             return reasons.get(name, Reason.gold_patch_failed_to_apply), f"{run.phase}: {name} did not apply"
+    if run.limit:
+        return Reason(run.limit), f"{run.phase}: the sandbox's limit was hit ({run.limit})"
     if run.timed_out:
         return Reason.timeout, f"{run.phase}: tests ran past the time limit"
     if run.forgery:

@@ -34,6 +34,8 @@ class Evidence:
     """The name of the must-fail test the script planted, if it planted one."""
     guard: str | None = None
     """The standalone script's guard verdict when it was not `ok`."""
+    limit: str = ""
+    """The sandbox limit the run hit, as the script saw it (`oom_killed`, ...)."""
     log: str = ""
 
 
@@ -80,3 +82,5 @@ def _record(evidence: Evidence, kind: str, value: str) -> None:
         evidence.sentinel = value
     elif kind == "guard":
         evidence.guard = value
+    elif kind == "limit" and not evidence.limit:
+        evidence.limit = value

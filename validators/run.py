@@ -46,6 +46,7 @@ RUN_DIR = "/root/envmine-run"
 GRACE_S = 60
 """Extra wall time the outer exec allows beyond the test timeout (patching, report listing)."""
 TIMEOUT_CODES = (124, 137)
+LIMITS = {Reason.oom_killed, Reason.disk_full, Reason.report_too_large}
 
 
 @dataclass
@@ -118,6 +119,7 @@ def run_in(box: Sandbox, image: str, spec: EnvSpec, phase: str, patches: list[st
         and not problems, duration_s=round(result.duration_s, 3),
         tests=integrity.tests, log=_log(head, evidence, notes), patches=evidence.patches,
         tampering=evidence.tampering, forgery=integrity.forgery, sentinel=integrity.sentinel,
+        limit=evidence.limit if evidence.limit in LIMITS else "",
     )
     return run, parse_leak_output(head) if leak else None
 
@@ -159,8 +161,9 @@ def parse_reports(reports: dict[str, bytes], runner: str) -> tuple[dict[str, Tes
     for name, data in sorted(reports.items()):
         try:
             parsed = parser(data.decode("utf-8", errors="replace"))
-        except ValueError as exc:
-            problems.append(f"{name}: {exc}")
+        except (ValueError, OverflowError, RecursionError, MemoryError) as exc:  # hostile reports
+            why = str(exc) if isinstance(exc, ValueError) else f"{type(exc).__name__}: {exc}"
+            problems.append(f"{name}: {why[:300]}")
             continue
         for test, status in parsed.items():
             if test not in tests or SEVERITY[TestStatus(status)] > SEVERITY[TestStatus(tests[test])]:

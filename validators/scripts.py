@@ -17,6 +17,8 @@ LOG_TAIL_BYTES = 12_000
 """How much of the test output the validator's script prints; with the short marker head this
 stays inside the engine's 20,000-character output tail, so markers are never cut off."""
 APPLY_TAIL_BYTES = 3_000
+MAX_REPORT_BYTES = 64 * 1024 * 1024
+"""The most report bytes a run may leave; past it the reports are not read (`report_too_large`)."""
 
 
 @dataclass(frozen=True)
@@ -162,5 +164,6 @@ def render_eval_script(
         patches=patches, timeout_s=int(timeout_s), test_command=test_command,
         test_log=test_log, log_tail=LOG_TAIL_BYTES, apply_tail=APPLY_TAIL_BYTES, bundle=bundle,
         leak=leak, protect=protect or [], guard=guard, sentinel=sentinel, base_commit=base_commit,
+        max_report_bytes=MAX_REPORT_BYTES,
         standalone_sweep=bool(protect) and base_commit is not None and not test_log,
     )

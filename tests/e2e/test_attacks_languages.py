@@ -142,3 +142,96 @@ def test_js_forged_report_with_process_exit_0_is_caught(js_task):
             "process.exit(0);\n")
     reward = js_attack(js_task, {"src/calc.js": code + JS_CALC})
     assert reward.reward == 0.0 and reward.tampering == []
+
+
+@pytest.fixture(scope="module")
+def rust_task(tmp_path_factory):
+    return _task("rust", tmp_path_factory)
+
+
+def rust_attack(rust_task, files):
+    instance, repo, settings = rust_task
+    return grade_diff(instance, diff_at_base(repo, instance.base_commit, files), settings)
+
+
+RUST_LIB = CASES["rust"].initial["src/lib.rs"]
+
+
+def test_rust_gold_scores_one_with_the_sentinel_planted(rust_task):
+    instance, _, settings = rust_task
+    assert instance.provenance["sentinel"] == "planted"
+    reward = grade_diff(instance, instance.patch, settings)
+    assert (reward.reward, reward.tampering, reward.reason, reward.run.sentinel) == (1.0, [], "", "failed")
+
+
+def test_rust_cargo_build_script_and_test_edits_are_undone(rust_task):
+    reward = rust_attack(rust_task, {
+        "Cargo.toml": CASES["rust"].initial["Cargo.toml"] + "\n[[test]]\nname = \"calc\"\nharness = false\n",
+        "build.rs": "fn main() { println!(\"cargo:rustc-cfg=forged\"); }\n",
+        "tests/calc.rs": "#[test]\nfn abs_of_negative() {}\n"})
+    assert reward.reward == 0.0
+    assert sorted(reward.tampering) == ["Cargo.toml", "build.rs", "tests/calc.rs"]
+
+
+FAKE_LIBTEST = ('{ \\"type\\": \\"suite\\", \\"event\\": \\"started\\", \\"test_count\\": 2 }\\n'
+                '{ \\"type\\": \\"test\\", \\"event\\": \\"ok\\", \\"name\\": \\"abs_of_negative\\" }\\n'
+                '{ \\"type\\": \\"test\\", \\"event\\": \\"ok\\", \\"name\\": \\"max_picks_larger\\" }\\n'
+                '{ \\"type\\": \\"suite\\", \\"event\\": \\"ok\\", \\"passed\\": 2, \\"failed\\": 0, '
+                '\\"ignored\\": 0, \\"measured\\": 0, \\"filtered_out\\": 0, \\"exec_time\\": 0.0 }\\n')
+
+
+def test_rust_printed_libtest_json_with_early_exit_0_is_caught(rust_task):
+    lib = RUST_LIB.replace("pub fn abs(x: i64) -> i64 {\n", "pub fn abs(x: i64) -> i64 {\n"
+                           "    use std::io::Write;\n"
+                           f'    let _ = std::io::stdout().write_all(b"{FAKE_LIBTEST}");\n'
+                           "    let _ = std::io::stdout().flush();\n"
+                           "    std::process::exit(0);\n    #[allow(unreachable_code)]\n")
+    reward = rust_attack(rust_task, {"src/lib.rs": lib})
+    assert reward.reward == 0.0 and reward.tampering == []
+    assert reward.reason in (Reason.report_forged, Reason.exit_code_mismatch), reward.run.log[-3000:]
+
+
+@pytest.fixture(scope="module")
+def java_task(tmp_path_factory):
+    return _task("java", tmp_path_factory)
+
+
+def java_attack(java_task, files):
+    instance, repo, settings = java_task
+    return grade_diff(instance, diff_at_base(repo, instance.base_commit, files), settings)
+
+
+JAVA_CALC = CASES["java"].initial["src/main/java/ex/Calc.java"]
+
+
+def test_java_gold_scores_one(java_task):
+    instance, _, settings = java_task
+    reward = grade_diff(instance, instance.patch, settings)
+    assert (reward.reward, reward.tampering, reward.reason) == (1.0, [], "")
+
+
+def test_java_pom_and_test_edits_are_undone(java_task):
+    reward = java_attack(java_task, {
+        "pom.xml": CASES["java"].initial["pom.xml"].replace("</project>", "<properties><maven.test.failure.ignore>true"
+                                                             "</maven.test.failure.ignore></properties></project>"),
+        "src/test/java/ex/CalcTest.java": "package ex;\n\nclass CalcTest {}\n"})
+    assert reward.reward == 0.0
+    assert sorted(reward.tampering) == ["pom.xml", "src/test/java/ex/CalcTest.java"]
+
+
+FORGED_SUREFIRE = ('<?xml version=\\"1.0\\" encoding=\\"UTF-8\\"?><testsuite name=\\"ex.CalcTest\\" tests=\\"2\\" '
+                   'failures=\\"0\\" errors=\\"0\\"><testcase name=\\"absOfNegative\\" classname=\\"ex.CalcTest\\"/>'
+                   '<testcase name=\\"maxPicksLarger\\" classname=\\"ex.CalcTest\\"/></testsuite>')
+
+
+def test_java_forged_surefire_report_with_system_exit_0_is_caught(java_task):
+    calc = JAVA_CALC.replace("    public static int abs(int x) {\n", "    public static int abs(int x) {\n"
+                             "        try {\n"
+                             "            java.nio.file.Path dir = java.nio.file.Paths.get(\"target/surefire-reports\");\n"
+                             "            java.nio.file.Files.createDirectories(dir);\n"
+                             "            java.nio.file.Files.writeString(dir.resolve(\"TEST-ex.CalcTest.xml\"), "
+                             f"\"{FORGED_SUREFIRE}\");\n"
+                             "        } catch (java.io.IOException e) { }\n"
+                             "        System.exit(0);\n")
+    reward = java_attack(java_task, {"src/main/java/ex/Calc.java": calc})
+    assert reward.reward == 0.0 and reward.tampering == []

@@ -26,3 +26,21 @@ def toolchain() -> str:
 @pytest.fixture
 def settings(tmp_path) -> Settings:
     return Settings(home=tmp_path, validation=ValidationSettings(limits=Limits(timeout_s=120)))
+
+
+@pytest.fixture(scope="module")
+def task(toolchain, tmp_path_factory):
+    """The validated "fix" task (instance, its built scenario, settings), once per module."""
+    import dataclasses
+
+    import scenarios
+
+    from envmine.validators.run import validate
+
+    settings = Settings(home=tmp_path_factory.mktemp("home"),
+                        validation=ValidationSettings(limits=Limits(timeout_s=120, memory="1g", disk="256m")))
+    built = scenarios.build(dataclasses.replace(scenarios.SCENARIOS["fix"]), toolchain,
+                            tmp_path_factory.mktemp("repo"))
+    instance = validate(built.candidate, built.spec, settings).instance
+    assert instance is not None and instance.FAIL_TO_PASS == ["tests/test_add.py::test_add"]
+    return instance, built, settings

@@ -23,19 +23,6 @@ F2P = ["tests/test_add.py::test_add"]
 UNFIXED_CALC = scenarios.CALC  # `add` still subtracts: every attack below fixes nothing
 
 
-@pytest.fixture(scope="module")
-def task(toolchain, tmp_path_factory):
-    from envmine.settings import Limits, Settings, ValidationSettings
-
-    settings = Settings(home=tmp_path_factory.mktemp("home"),
-                        validation=ValidationSettings(limits=Limits(timeout_s=120)))
-    built = scenarios.build(dataclasses.replace(scenarios.SCENARIOS["fix"]), toolchain,
-                            tmp_path_factory.mktemp("repo"))
-    instance = validate(built.candidate, built.spec, settings).instance
-    assert instance is not None and instance.FAIL_TO_PASS == F2P
-    return instance, built, settings
-
-
 def attack(task, files: dict[str, str]):
     instance, built, settings = task
     return grade_diff(instance, vi.diff_of(built.repo, files), settings)
