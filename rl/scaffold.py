@@ -35,6 +35,10 @@ class Grade:
     reward: float
     resolved: bool
     detail: str = ""
+    tampering: list[str] = field(default_factory=list)
+    """Protected paths the diff changed (undone before grading)."""
+    reason: str = ""
+    """Why the graded run was untrustworthy, `infra_error` for a sandbox failure, or ""."""
 
 
 class Environment(Protocol):
@@ -140,6 +144,7 @@ async def run_episode(env: Environment, instance: Any, backend: Backend, fmt: Ch
         convo.close()
         grade = await env.grade(answer)  # graded even when cut: the diff is there
         traj.reward, traj.resolved = grade.reward, grade.resolved
+        traj.tampering, traj.grade_reason = list(grade.tampering), grade.reason
     except Exception as exc:  # an episode that errors scores 0 and says why; the run goes on
         traj.stop_reason, traj.error = "error", f"{type(exc).__name__}: {exc}"
     finally:

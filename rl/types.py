@@ -73,6 +73,10 @@ class Trajectory:
     language: str = ""
     error: str = ""
     generated_tokens: int = 0
+    tampering: list[str] = field(default_factory=list)
+    """Protected paths the episode's diff changed (undone before grading)."""
+    grade_reason: str = ""
+    """Why the graded run was untrustworthy, `infra_error` for a sandbox failure, or ""."""
 
     @property
     def input_ids(self) -> list[int]:
