@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from envmine.records import TaskInstance, TestRun
+from envmine.records import TaskInstance
+from envmine.records import TestRun as Run
 from envmine.validators.quality import assess, leak_evidence, statement_codes
 
 FIXTURE = Path(__file__).parents[1] / "review" / "fixtures" / "default_tasks.json"
@@ -18,7 +19,7 @@ FIXTURE = Path(__file__).parents[1] / "review" / "fixtures" / "default_tasks.jso
 def real():
     data = json.loads(FIXTURE.read_text())
     tasks = {row["instance_id"]: TaskInstance.model_validate(row) for row in data["instances"]}
-    befores = {row["instance_id"]: TestRun.model_validate(row) for row in data["validations"] if row["phase"] == "before"}
+    befores = {row["instance_id"]: Run.model_validate(row) for row in data["validations"] if row["phase"] == "before"}
     return tasks, befores
 
 
@@ -107,7 +108,7 @@ def test_network_wall_clock_trivial_and_flaky():
 
 
 def test_before_run_with_a_collection_error_is_import_failure_only():
-    before = TestRun(instance_id="acme__mail-1", phase="before", image="i", exit_code=2,
+    before = Run(instance_id="acme__mail-1", phase="before", image="i", exit_code=2,
                      log="E   ModuleNotFoundError: No module named 'mail.compat'\n", tests={})
     flags = {f.code: f.detail for f in assess(instance(), before)}
     assert flags["f2p_import_failure_only"] == "1 F2P / 1 P2P; before: ModuleNotFoundError"
