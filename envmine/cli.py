@@ -285,6 +285,32 @@ def evaluate(
 
 
 @app.command()
+def verify(
+    where: Annotated[Optional[str], typer.Option("--where", help="SQL condition on `instances` rows (e.g. \"language = 'go'\")")] = None,
+    rebuild: Annotated[bool, typer.Option("--rebuild", help="also re-plan, rebuild and re-validate each task")] = False,
+    home: HomeOpt = None,
+) -> None:
+    """Re-check curated tasks: gold still resolves, an empty patch still fails; drift goes to `verifications`."""
+    from rich.markup import escape
+
+    from envmine.flows.verify import run_verify
+    from envmine.settings import Settings
+
+    settings = Settings.load(home=_home(home))
+    try:
+        checks = run_verify(settings, where=where, rebuild=rebuild)
+    except ValueError as exc:
+        console.print(f"[red]verify failed[/]: {escape(str(exc))}", highlight=False)
+        raise typer.Exit(1) from None
+    drifted = [c for c in checks if not c.ok]
+    for check in drifted:
+        console.print(f"{check.instance_id}: {check.drift} {escape(check.detail)}", highlight=False)
+    console.print(f"verified {len(checks)} tasks: {len(checks) - len(drifted)} hold, {len(drifted)} drifted")
+    if any(c.drift and c.drift != "infra_error" for c in drifted):
+        raise typer.Exit(3)
+
+
+@app.command()
 def export(
     out: Annotated[Path, typer.Argument(help="folder for the export and its manifest.json")],
     fmt: Annotated[str, typer.Option("--format", help="shards (trainers) | swebench | hf | jsonl")] = "shards",

@@ -99,6 +99,20 @@ class Reason(StrEnum):
     """The test process ended before the runner's normal exit path (e.g. `os._exit(0)`)."""
 
 
+class Drift(StrEnum):
+    """Why a curated instance no longer holds when `envmine verify` re-checks it."""
+
+    gold_no_longer_resolves = "gold_no_longer_resolves"
+    empty_patch_resolves = "empty_patch_resolves"
+    """The tests pass without the fix: they no longer test it."""
+    spec_changed = "spec_changed"
+    """Re-planned from its candidate, the task image would not be the one recorded."""
+    rebuild_drift = "rebuild_drift"
+    """Rebuilt and re-validated, it gives other FAIL_TO_PASS / PASS_TO_PASS or none."""
+    infra_error = "infra_error"
+    """No sandbox could be had: nothing was learned (not a drift)."""
+
+
 class QualityCode(StrEnum):
     """Automatic quality codes on a curated instance (see `envmine.validators.quality`)."""
 

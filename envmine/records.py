@@ -267,6 +267,29 @@ def dump(record: BaseModel) -> dict[str, Any]:
     return record.model_dump(mode="python")
 
 
+class Verification(Record):
+    """One re-check of a curated instance by `envmine verify` (the gold patch must still
+    resolve, an empty patch must still fail; with `--rebuild`, a rebuilt image must give the
+    same FAIL_TO_PASS and PASS_TO_PASS)."""
+
+    run_id: str
+    instance_id: str
+    ok: bool
+    drift: str = ""
+    """The `Drift` reason when not ok ("" when it holds)."""
+    detail: str = ""
+    gold_resolved: bool | None = None
+    empty_resolved: bool | None = None
+    rebuilt: bool = False
+    image: str = ""
+    catalog_version: int | None = None
+    verified_at: datetime = Field(default_factory=utcnow)
+
+    @property
+    def key(self) -> str:
+        return f"{self.run_id}:{self.instance_id}"
+
+
 class Evaluation(Record):
     """One attempt of a policy on one curated task (the RL stage's evaluation output)."""
 

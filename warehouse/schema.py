@@ -38,6 +38,7 @@ from envmine.records import (
     Repo,
     TaskInstance,
     TestRun,
+    Verification,
     dump,
     utcnow,
 )
@@ -66,6 +67,7 @@ TABLES: dict[str, TableSpec] = {
         TableSpec("instances", TaskInstance, ("instance_id",)),
         TableSpec("rejects", Reject, ("stage", "subject")),
         TableSpec("evaluations", Evaluation, ("run_id", "instance_id", "attempt")),
+        TableSpec("verifications", Verification, ("run_id", "instance_id")),
         # Experts in the loop (envmine.review): machine codes, statements, judgments, episodes.
         TableSpec("quality", QualityFlag, ("instance_id", "code")),
         TableSpec("statements", GeneratedStatement, ("instance_id", "method")),
