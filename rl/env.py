@@ -136,7 +136,7 @@ class DockerEnvironment:
         await self.close()  # free the episode's sandbox before the test run starts another
         reward = await asyncio.to_thread(grade_diff, self.instance, diff, self.settings)
         self.last_reward = reward
-        return Grade(reward.reward, reward.resolved, reward.detail, reward.tampering, reward.reason)
+        return Grade(reward.reward, reward.resolved, reward.detail, reward.tampering, reward.reason, diff)
 
     async def close(self) -> None:
         """Remove the episode's sandbox; safe to call twice."""

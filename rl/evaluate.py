@@ -1,6 +1,9 @@
 """Evaluation: run a policy k times on every curated task, write one `Evaluation` per attempt
 to the catalog, and report pass@1 and pass@k per language and per perturbation.
 
+Each attempt is also recorded as an episode (its messages and final diff, `episodes` and
+`episode_steps`), so the review app's trajectory pages show real evaluation episodes.
+
 `gold` submits each task's gold patch through the same tools a model uses: every curated task
 must score 1.0 — the sanity check to run before spending GPU hours. Any other policy name is a
 model: served at `endpoint` (OpenAI-compatible), or else a local model folder run with
@@ -74,6 +77,8 @@ class EvalReport:
     evaluations: list[Evaluation] = field(default_factory=list)
     summary: dict[str, Any] = field(default_factory=dict)
     written: int = 0
+    episodes_written: int = 0
+    """Rows of `episodes` and `episode_steps` written (what the review app's trajectory pages show)."""
 
 
 def to_evaluations(run_id: str, model: str, groups: list[list[Trajectory]],
@@ -137,7 +142,8 @@ def evaluate(policy: str, endpoint: str | None = None, home: str | Path | None =
              concurrency: int = 2, perturb_cfg: PerturbConfig | None = None, fmt_name: str = "minimax_m2",
              limits: EpisodeLimits | None = None, run_id: str | None = None, write: bool = True) -> EvalReport:
     """`envmine eval --policy gold|MODEL [--endpoint URL]`: evaluate on the curated set
-    (at catalog `version`), write the attempts to the catalog's `evaluations`, summarize."""
+    (at catalog `version`), write the attempts to the catalog's `evaluations` and, for the
+    review app, `episodes`; summarize."""
     from envmine.warehouse.catalog import Catalog
 
     settings = Settings.load(home=home)
@@ -152,8 +158,12 @@ def evaluate(policy: str, endpoint: str | None = None, home: str | Path | None =
     report = EvalReport(run_id, policy, version, to_evaluations(run_id, policy, groups, version))
     report.summary = summarize(report.evaluations, k)
     if write and report.evaluations:
+        from envmine.review.store import record_episodes
+
         with Catalog.open(settings.catalog_dir) as catalog:
             report.written = catalog.upsert("evaluations", report.evaluations)
+            # The same attempts as episodes (messages, final diff) for the review app's pages.
+            report.episodes_written = record_episodes(catalog, run_id, policy, instances, groups)
     return report
 
 

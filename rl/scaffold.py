@@ -39,6 +39,8 @@ class Grade:
     """Protected paths the diff changed (undone before grading)."""
     reason: str = ""
     """Why the graded run was untrustworthy, `infra_error` for a sandbox failure, or ""."""
+    diff: str = ""
+    """The diff that was graded (kept on the trajectory for reviewers and the rubric judge)."""
 
 
 class Environment(Protocol):
@@ -144,7 +146,7 @@ async def run_episode(env: Environment, instance: Any, backend: Backend, fmt: Ch
         convo.close()
         grade = await env.grade(answer)  # graded even when cut: the diff is there
         traj.reward, traj.resolved = grade.reward, grade.resolved
-        traj.tampering, traj.grade_reason = list(grade.tampering), grade.reason
+        traj.tampering, traj.grade_reason, traj.diff = list(grade.tampering), grade.reason, grade.diff
     except Exception as exc:  # an episode that errors scores 0 and says why; the run goes on
         traj.stop_reason, traj.error = "error", f"{type(exc).__name__}: {exc}"
     finally:

@@ -77,6 +77,9 @@ class Trajectory:
     """Protected paths the episode's diff changed (undone before grading)."""
     grade_reason: str = ""
     """Why the graded run was untrustworthy, `infra_error` for a sandbox failure, or ""."""
+    diff: str = ""
+    """The agent's final changes as a git diff (what the grader applied; "" where the
+    environment has none, e.g. the toy)."""
 
     @property
     def input_ids(self) -> list[int]:

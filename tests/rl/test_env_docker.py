@@ -164,6 +164,18 @@ def test_gold_eval_writes_catalog_and_scores_one(task, settings):
                            "ORDER BY attempt").to_pylist()
     assert rows == [{"model": "gold", "instance_id": task.instance_id, "attempt": a, "reward": 1.0,
                      "turns": 3, "stop_reason": "submitted"} for a in (0, 1)]
+    # the same attempts are the review app's episodes: messages, the graded diff, no tampering
+    from envmine.review.store import episode
+
+    with Catalog.open(settings.catalog_dir) as catalog:
+        shown = [episode(catalog, f"{report.run_id}:{task.instance_id}:{a}") for a in (0, 1)]
+    for found in shown:
+        ep = found["episode"]
+        assert (ep.model, ep.reward, ep.resolved, ep.stop_reason, ep.tampering) == ("gold", 1.0, True, "submitted", [])
+        assert "-    return a - b\n+    return a + b" in ep.diff
+        assert [s.role for s in found["steps"]][:2] == ["system", "user"]
+        assert sum(len(s.tool_calls) for s in found["steps"]) == 3
+    assert report.episodes_written == 2 + sum(len(found["steps"]) for found in shown)
 
 
 def test_one_training_step_in_docker_from_exported_shards(task, settings, tmp_path):
