@@ -15,6 +15,12 @@ tasks_per_step = 4
 
 [env]
 kind = "toy"               # toy | docker
+
+[reward]                   # optional: the test reward mixed with the experts' rubric
+rubric = 0.5               # 0 (default): the test reward alone
+[reward.judge]             # or [settings.review] judge_endpoint / judge_model
+endpoint = "http://localhost:8001/v1"
+model = "judge"
 ```
 """
 
@@ -26,6 +32,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from envmine.rl.perturb import PerturbConfig
+from envmine.rl.rubric_reward import JudgeConfig, RubricWeights
 from envmine.settings import read_config
 
 
@@ -112,6 +119,14 @@ class CheckpointConfig(_Section):
     """Default: <home>/rl/runs/<run name>/checkpoints."""
 
 
+class RewardConfig(RubricWeights):
+    """`[reward]`: the weights of `RubricWeights` and the judge model that scores the rubric."""
+
+    judge: JudgeConfig | None = None
+    """The judge (OpenAI-compatible); None: `[settings.review] judge_endpoint`/`judge_model`.
+    Asked only when `rubric > 0`, and only about episodes whose score can change their reward."""
+
+
 class TrainConfig(_Section):
     run_name: str = "grpo"
     seed: int = 0
@@ -124,6 +139,8 @@ class TrainConfig(_Section):
     perturb: PerturbConfig | None = None
     """None: the canonical scaffold; a table: a seeded perturbation per rollout."""
     checkpoint: CheckpointConfig = Field(default_factory=CheckpointConfig)
+    reward: RewardConfig = Field(default_factory=RewardConfig)
+    """Default: the test reward alone (`rubric = 0`)."""
 
 
 def load_train_config(path: str | Path) -> TrainConfig:

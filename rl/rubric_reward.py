@@ -2,6 +2,7 @@
 
     answers = judge_episode(judge, rubric, steps, diff)       # {"ran_tests": "yes", ...}
     reward = combined_reward(test_reward, rubric_score(answers, rubric), weights)
+    stats = rescore(groups, judge, rubric, weights)           # the trainer: in place, per rollout
 
 The rubric is the review app's data (`envmine.review.fields.load_rubric`: the packaged
 `rubric.toml` or the home's edited copy). The judge is any OpenAI-compatible endpoint; it sees
@@ -14,9 +15,12 @@ in the training config (`[reward]` table: `test`, `rubric`, see `RubricWeights`)
 from __future__ import annotations
 
 import json
+import logging
 import re
 import secrets
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import httpx
 from pydantic import BaseModel, ConfigDict
@@ -24,6 +28,7 @@ from pydantic import BaseModel, ConfigDict
 from envmine.records import Annotation, EpisodeStep
 from envmine.review.fields import RUBRIC_ANSWERS, RubricItem
 
+log = logging.getLogger(__name__)
 MAX_STEP_CHARS = 2000
 JUDGE_SYSTEM = (
     "You grade a coding agent's episode against a rubric written by expert developers. For each "
@@ -123,3 +128,39 @@ def judge_annotations(model: str, episode_key: str, answers: dict[str, str]) -> 
     return [Annotation(annotation_id=secrets.token_hex(12), reviewer=f"judge:{model}", subject_kind="trajectory",
                        subject=episode_key, field=f"rubric:{item}", value=value)
             for item, value in sorted(answers.items())]
+
+
+def _needs_judge(trajectory: Any, weights: RubricWeights) -> bool:
+    """Judge only what its score can change: no failed episode, no gated unresolved one."""
+    failed = trajectory.stop_reason == "error" or trajectory.grade_reason == "infra_error"
+    return not failed and weights.rubric > 0 and not (weights.gate_on_tests and trajectory.reward <= 0)
+
+
+def _judge_trajectory(judge: JudgeConfig, rubric: Sequence[RubricItem], trajectory: Any) -> float | None:
+    from envmine.review.episodes import message_step
+
+    steps = [message_step("", trajectory.instance_id, 0, n, m) for n, m in enumerate(trajectory.messages)]
+    try:
+        return rubric_score(judge_episode(judge, rubric, steps, trajectory.diff), rubric)
+    except (httpx.HTTPError, KeyError, IndexError, TypeError, ValueError) as exc:
+        log.warning("judge failed on %s (its test reward stands): %s", trajectory.instance_id, exc)
+        return None
+
+
+def rescore(groups: Sequence[Sequence[Any]], judge: JudgeConfig, rubric: Sequence[RubricItem],
+            weights: RubricWeights, workers: int = 4) -> dict[str, float]:
+    """Set each rollout's (rl `Trajectory`) reward to `combined_reward` of its test reward and the
+    judge's rubric score, asking the judge `workers` at a time. An episode the judge could not
+    score keeps its test reward (counted in `judge_errors`). Returns the step's metrics."""
+    flat = [t for group in groups for t in group]
+    todo = [t for t in flat if _needs_judge(t, weights)]
+    test_rewards = [t.reward for t in flat]
+    with ThreadPoolExecutor(max_workers=max(workers, 1)) as pool:
+        scores = list(pool.map(lambda t: _judge_trajectory(judge, rubric, t), todo))
+    for t, score in zip(todo, scores):
+        if score is not None:
+            t.reward = combined_reward(t.reward, score, weights)
+    judged = [s for s in scores if s is not None]
+    return {"mean_test_reward": sum(test_rewards) / max(len(test_rewards), 1), "judged": len(judged),
+            "judge_errors": len(scores) - len(judged),
+            "mean_rubric_score": sum(judged) / len(judged) if judged else None}

@@ -6,6 +6,9 @@ The algorithm, one step at a time:
 2. Roll out `group_size` episodes per task, concurrently: the model thinks, calls tools,
    thinks again after every answer; each turn's token ids are kept as generated, and a loss
    mask marks the model's own tokens. Each rollout may run under a seeded perturbation.
+   With `[reward] rubric > 0`, a judge model scores each graded rollout against the experts'
+   rubric and its reward becomes `combined_reward(test reward, rubric score)` (default: the
+   test reward alone).
 3. Drop failed rollouts; rollouts cut by a limit (turns, tokens, wall time) lose
    `optim.truncation_penalty` (or are masked/dropped, `optim.on_truncated`); skip groups whose
    rewards are all equal (no signal) and warn when the whole batch is.
@@ -34,7 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from envmine.rl import grpo, perturb
+from envmine.rl import grpo, perturb, rubric_reward
 from envmine.rl.backends.factory import make_backend
 from envmine.rl.config import TrainConfig, load_train_config
 from envmine.rl.formats import get_format
@@ -69,6 +72,7 @@ def train_config(cfg: TrainConfig, home: str | Path | None = None, max_steps: in
     run_dir.mkdir(parents=True, exist_ok=True)
     random.seed(cfg.seed)
     torch.manual_seed(cfg.seed)
+    judge = _rubric_judge(cfg, settings)  # before any model loads: a missing judge fails fast
 
     # --- model, tokenizer, chat format, rollout engine -------------------------------------
     model, tokenizer = load_model(cfg.model, seed=cfg.seed)
@@ -95,6 +99,8 @@ def train_config(cfg: TrainConfig, home: str | Path | None = None, max_steps: in
             tasks = list(itertools.islice(stream, cfg.rollout.tasks_per_step))
             groups = asyncio.run(_rollouts(cfg, tasks, make_env, backend, fmt, step, limits, tokenizer, pool))
             t_rollout = time.monotonic() - t0
+            # 2b. the experts' rubric, scored by the judge, mixed into each reward (when weighted)
+            rubric_stats = rubric_reward.rescore(groups, *judge, cfg.reward, cfg.rollout.concurrency) if judge else {}
             # 3-4. filter, penalise, advantages, skip flat groups, alarm
             selection = grpo.select(groups, cfg.optim.scale_by_std, cfg.optim.on_truncated,
                                     cfg.optim.truncation_penalty)
@@ -109,7 +115,8 @@ def train_config(cfg: TrainConfig, home: str | Path | None = None, max_steps: in
                    "dropped_truncated": selection.dropped_truncated, "dropped_errors": selection.dropped_errors,
                    "flat_groups": selection.flat_groups, "all_equal_alarm": selection.alarm,
                    "penalized_truncated": selection.penalized,
-                   "rollout_s": round(t_rollout, 3), "step_s": round(time.monotonic() - t0, 3), **stats}
+                   "rollout_s": round(t_rollout, 3), "step_s": round(time.monotonic() - t0, 3),
+                   **rubric_stats, **stats}
             metrics_file.write(json.dumps(row) + "\n")
             metrics_file.flush()
             result.metrics.append(row)
@@ -122,6 +129,21 @@ def train_config(cfg: TrainConfig, home: str | Path | None = None, max_steps: in
         if pool is not None:  # warm sandboxes are removed however training ends
             asyncio.run(pool.close())
     return result
+
+
+def _rubric_judge(cfg: TrainConfig, settings: Settings) -> tuple[Any, list[Any]] | None:
+    """(judge, rubric) when `[reward] rubric > 0`, else None; the rubric is the review app's."""
+    if cfg.reward.rubric <= 0:
+        return None
+    judge = cfg.reward.judge
+    if judge is None and settings.review.judge_endpoint:
+        judge = rubric_reward.JudgeConfig(endpoint=settings.review.judge_endpoint, model=settings.review.judge_model)
+    if judge is None:
+        raise ValueError("[reward] rubric > 0 needs a judge: a [reward.judge] table (endpoint, model) "
+                         "or [settings.review] judge_endpoint and judge_model")
+    from envmine.review.fields import load_rubric
+
+    return judge, load_rubric(settings.home / "review")
 
 
 def _update(cfg: TrainConfig, model: Any, optimizer: Any, selection: Any, loss_cfg: Any, tokenizer: Any,
