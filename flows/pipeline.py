@@ -1,4 +1,5 @@
-"""The main flow: mine -> build -> validate -> catalog, over the sources of a run config.
+"""The main flow: mine -> build -> validate -> catalog -> quality codes, over the sources of a
+run config (the codes are the review stage's, so they exist before anyone opens the app).
 
 Thin wiring: each task calls one library function of a stage. The flow sets retries where an
 outside service can fail (registries, GitHub), a concurrency limit on Docker work, and caching
@@ -85,6 +86,16 @@ def prepare_base(settings: Settings) -> str:
     return ensure_base_image(settings)
 
 
+# NO_CACHE: the codes read the catalog as it is now; `assess` writes only what changed.
+@task(task_run_name="quality codes", cache_policy=NO_CACHE)
+def assess_quality(catalog) -> dict[str, int]:
+    """Quality codes and template statements for every instance, stale codes retracted; a rerun
+    with nothing new writes nothing (model-written statements are left to `envmine review`)."""
+    from envmine.review.store import assess
+
+    return assess(catalog)
+
+
 @task(cache_key_fn=_candidate_cache_key, cache_expiration=timedelta(days=30),
       persist_result=True, task_run_name="build+validate {candidate.instance_id}")
 def build_and_validate(candidate: Candidate, settings: Settings) -> Outcome:
@@ -117,10 +128,11 @@ def _cutoff_provenance(spec: EnvSpec, builds: list[Build]) -> dict[str, str]:
 
 
 def _processed(catalog) -> set[str]:
-    """Candidates already turned into an instance, or rejected by build or validation."""
+    """Candidates already turned into an instance, or rejected by build or validation (an
+    infrastructure failure, `sandbox_error`, is no verdict on the task: the next run retries it)."""
     table = catalog.sql(
         "SELECT instance_id AS id FROM instances UNION "
-        "SELECT subject AS id FROM rejects WHERE stage IN ('build', 'validate')"
+        "SELECT subject AS id FROM rejects WHERE stage IN ('build', 'validate') AND reason <> 'sandbox_error'"
     )
     return set(table.column("id").to_pylist())
 
@@ -190,6 +202,7 @@ def pipeline(config: dict[str, Any], home: str | None = None, force: bool = Fals
             _process(todo, settings, catalog, counts, force)
             # The cursor moves only after everything it covers is stored.
             catalog.upsert("repos", [mined.repo])
+        counts["quality_codes"] = assess_quality(catalog)["codes"]
     _publish_funnel(counts)
     return counts
 

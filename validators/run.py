@@ -176,13 +176,23 @@ def _log(head: str, evidence: Evidence, problems: list[str]) -> str:
     return (head[-4000:] + notes + evidence.log)[-20_000:]
 
 
-def validate(candidate: Candidate, spec: EnvSpec, settings: Settings, parallel: bool = True) -> Validation:
+def validate(candidate: Candidate, spec: EnvSpec, settings: Settings, parallel: bool = True,
+             attempts: int = 2) -> Validation:
     """Leak check, one `before` run, `settings.validation.after_runs` `after` runs, then grade.
 
     The leak check runs in the `before` sandbox ahead of the tests; a leaky image is rejected
     (reason `leak`) without runs. The `after` runs are independent sandboxes and run at the
-    same time unless `parallel` is False. Sandbox trouble is a Reject too, never an exception.
+    same time unless `parallel` is False. Sandbox trouble is retried (`attempts` in all), then
+    a Reject `sandbox_error` (which the next run retries), never an exception.
     """
+    for _ in range(attempts - 1):
+        validation = _validate_once(candidate, spec, settings, parallel)
+        if validation.reject is None or validation.reject.reason != Reason.sandbox_error:
+            return validation
+    return _validate_once(candidate, spec, settings, parallel)
+
+
+def _validate_once(candidate: Candidate, spec: EnvSpec, settings: Settings, parallel: bool) -> Validation:
     image, validation = spec.image, Validation()
     try:
         with sandbox(image, settings.validation.limits, user=settings.docker.sandbox_user) as box:
