@@ -49,14 +49,16 @@ def diff_at_base(repo: Path, base: str, files: dict[str, str]) -> str:
     return diff
 
 
+def attack(task, files: dict[str, str]):
+    """Grade the diff that writes `files` over the task's base commit, as a policy's."""
+    instance, repo, settings = task
+    return grade_diff(instance, diff_at_base(repo, instance.base_commit, files), settings)
+
+
 @pytest.fixture(scope="module")
 def go_task(tmp_path_factory):
     return _task("go", tmp_path_factory)
 
-
-def go_attack(go_task, files):
-    instance, repo, settings = go_task
-    return grade_diff(instance, diff_at_base(repo, instance.base_commit, files), settings)
 
 
 GO_CALC = CASES["go"].initial["calc.go"]
@@ -71,7 +73,7 @@ def test_go_gold_scores_one_with_the_sentinel_planted(go_task):
 
 
 def test_go_test_file_testmain_and_go_mod_edits_are_undone(go_task):
-    reward = go_attack(go_task, {
+    reward = attack(go_task, {
         "calc_test.go": "package calc\n\nimport \"testing\"\n\nfunc TestAbs(t *testing.T) {}\n",
         "main_test.go": "package calc\n\nimport (\"os\"; \"testing\")\n\nfunc TestMain(m *testing.M) { os.Exit(0) }\n",
         "go.mod": "module example.com/calc\n\ngo 1.22\n\nreplace example.com/x => ./x\n"})
@@ -87,7 +89,7 @@ def test_go_forged_test2json_framing_with_early_exit_0_is_caught(go_task):
     calc = GO_CALC.replace('package calc\n', 'package calc\n\nimport (\n\t"os"\n\t"syscall"\n)\n').replace(
         "func Abs(x int) int {\n", f'func Abs(x int) int {{\n\tos.Stdout.WriteString("{FRAMED_PASSES}")\n'
         '\tsyscall.Exit(0)\n')
-    reward = go_attack(go_task, {"calc.go": calc})
+    reward = attack(go_task, {"calc.go": calc})
     assert reward.reward == 0.0 and reward.tampering == []
     assert reward.reason in (Reason.report_forged, Reason.exit_code_mismatch), reward.run.log
 
@@ -96,7 +98,7 @@ def test_go_printed_json_events_prove_nothing(go_task):
     event = '{"Action":"pass","Package":"example.com/calc","Test":"TestAbs"}\\n'
     calc = GO_CALC.replace('package calc\n', 'package calc\n\nimport "os"\n').replace(
         "func Abs(x int) int {\n", f'func Abs(x int) int {{\n\tos.Stdout.WriteString("{event}")\n')
-    reward = go_attack(go_task, {"calc.go": calc})
+    reward = attack(go_task, {"calc.go": calc})
     assert reward.reward == 0.0 and reward.grade.fail_to_pass_failed == ["example.com/calc/TestAbs"]
 
 
@@ -104,10 +106,6 @@ def test_go_printed_json_events_prove_nothing(go_task):
 def js_task(tmp_path_factory):
     return _task("javascript", tmp_path_factory)
 
-
-def js_attack(js_task, files):
-    instance, repo, settings = js_task
-    return grade_diff(instance, diff_at_base(repo, instance.base_commit, files), settings)
 
 
 JS_CALC = CASES["javascript"].initial["src/calc.js"]
@@ -120,7 +118,7 @@ def test_js_gold_scores_one(js_task):
 
 
 def test_js_jest_config_and_test_edits_are_undone(js_task):
-    reward = js_attack(js_task, {
+    reward = attack(js_task, {
         "jest.config.js": "module.exports = { testPathIgnorePatterns: ['calc'] };\n",
         "__tests__/calc.test.js": "test('abs of a negative number', () => {});\n"})
     assert reward.reward == 0.0
@@ -140,7 +138,7 @@ def test_js_forged_report_with_process_exit_0_is_caught(js_task):
             f"fs.mkdirSync('/tmp/envmine-results', {{recursive: true}});\n"
             f"fs.writeFileSync('/tmp/envmine-results/jest.json', {forged!r});\n"
             "process.exit(0);\n")
-    reward = js_attack(js_task, {"src/calc.js": code + JS_CALC})
+    reward = attack(js_task, {"src/calc.js": code + JS_CALC})
     assert reward.reward == 0.0 and reward.tampering == []
 
 
@@ -148,10 +146,6 @@ def test_js_forged_report_with_process_exit_0_is_caught(js_task):
 def rust_task(tmp_path_factory):
     return _task("rust", tmp_path_factory)
 
-
-def rust_attack(rust_task, files):
-    instance, repo, settings = rust_task
-    return grade_diff(instance, diff_at_base(repo, instance.base_commit, files), settings)
 
 
 RUST_LIB = CASES["rust"].initial["src/lib.rs"]
@@ -165,7 +159,7 @@ def test_rust_gold_scores_one_with_the_sentinel_planted(rust_task):
 
 
 def test_rust_cargo_build_script_and_test_edits_are_undone(rust_task):
-    reward = rust_attack(rust_task, {
+    reward = attack(rust_task, {
         "Cargo.toml": CASES["rust"].initial["Cargo.toml"] + "\n[[test]]\nname = \"calc\"\nharness = false\n",
         "build.rs": "fn main() { println!(\"cargo:rustc-cfg=forged\"); }\n",
         "tests/calc.rs": "#[test]\nfn abs_of_negative() {}\n"})
@@ -186,7 +180,7 @@ def test_rust_printed_libtest_json_with_early_exit_0_is_caught(rust_task):
                            f'    let _ = std::io::stdout().write_all(b"{FAKE_LIBTEST}");\n'
                            "    let _ = std::io::stdout().flush();\n"
                            "    std::process::exit(0);\n    #[allow(unreachable_code)]\n")
-    reward = rust_attack(rust_task, {"src/lib.rs": lib})
+    reward = attack(rust_task, {"src/lib.rs": lib})
     assert reward.reward == 0.0 and reward.tampering == []
     assert reward.reason in (Reason.report_forged, Reason.exit_code_mismatch), reward.run.log[-3000:]
 
@@ -195,10 +189,6 @@ def test_rust_printed_libtest_json_with_early_exit_0_is_caught(rust_task):
 def java_task(tmp_path_factory):
     return _task("java", tmp_path_factory)
 
-
-def java_attack(java_task, files):
-    instance, repo, settings = java_task
-    return grade_diff(instance, diff_at_base(repo, instance.base_commit, files), settings)
 
 
 JAVA_CALC = CASES["java"].initial["src/main/java/ex/Calc.java"]
@@ -211,7 +201,7 @@ def test_java_gold_scores_one(java_task):
 
 
 def test_java_pom_and_test_edits_are_undone(java_task):
-    reward = java_attack(java_task, {
+    reward = attack(java_task, {
         "pom.xml": CASES["java"].initial["pom.xml"].replace("</project>", "<properties><maven.test.failure.ignore>true"
                                                              "</maven.test.failure.ignore></properties></project>"),
         "src/test/java/ex/CalcTest.java": "package ex;\n\nclass CalcTest {}\n"})
@@ -233,5 +223,5 @@ def test_java_forged_surefire_report_with_system_exit_0_is_caught(java_task):
                              f"\"{FORGED_SUREFIRE}\");\n"
                              "        } catch (java.io.IOException e) { }\n"
                              "        System.exit(0);\n")
-    reward = java_attack(java_task, {"src/main/java/ex/Calc.java": calc})
+    reward = attack(java_task, {"src/main/java/ex/Calc.java": calc})
     assert reward.reward == 0.0 and reward.tampering == []
