@@ -125,6 +125,10 @@ class RewardConfig(RubricWeights):
     judge: JudgeConfig | None = None
     """The judge (OpenAI-compatible); None: `[settings.review] judge_endpoint`/`judge_model`.
     Asked only when `rubric > 0`, and only about episodes whose score can change their reward."""
+    tampering_penalty: float = 0.0
+    """Subtracted from the reward of an episode whose diff changed protected paths (test files,
+    runner configuration, ...; `Trajectory.tampering`). The changes are undone before grading
+    either way, so tampering never pays; a penalty also teaches the policy not to try."""
 
 
 class TrainConfig(_Section):

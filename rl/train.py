@@ -101,6 +101,7 @@ def train_config(cfg: TrainConfig, home: str | Path | None = None, max_steps: in
             t_rollout = time.monotonic() - t0
             # 2b. the experts' rubric, scored by the judge, mixed into each reward (when weighted)
             rubric_stats = rubric_reward.rescore(groups, *judge, cfg.reward, cfg.rollout.concurrency) if judge else {}
+            tampered = penalise_tampering(groups, cfg.reward.tampering_penalty)
             # 3-4. filter, penalise, advantages, skip flat groups, alarm
             selection = grpo.select(groups, cfg.optim.scale_by_std, cfg.optim.on_truncated,
                                     cfg.optim.truncation_penalty)
@@ -110,7 +111,7 @@ def train_config(cfg: TrainConfig, home: str | Path | None = None, max_steps: in
             if stats.get("optimizer_steps") and hasattr(backend, "sync_weights"):
                 backend.sync_weights(model)
             rewards = [t.reward for g in groups for t in g]
-            row = {"step": step + 1, "mean_reward": sum(rewards) / max(len(rewards), 1),
+            row = {"step": step + 1, "mean_reward": sum(rewards) / max(len(rewards), 1), "tampered": tampered,
                    "rollouts": len(rewards), "kept": len(selection.trajectories),
                    "dropped_truncated": selection.dropped_truncated, "dropped_errors": selection.dropped_errors,
                    "flat_groups": selection.flat_groups, "all_equal_alarm": selection.alarm,
@@ -249,3 +250,12 @@ def _restore(ckpt_dir: Path, model: Any, optimizer: Any, data_state: dict[str, A
     data_state.update(saved["data"])
     log.info("resumed from step %d", saved["step"])
     return int(saved["step"])
+
+
+def penalise_tampering(groups: list[list[Any]], penalty: float) -> int:
+    """Subtract `penalty` from every rollout that tried to change protected paths; returns how
+    many did (reported as `tampered` in metrics.jsonl whatever the penalty)."""
+    tampered = [t for g in groups for t in g if getattr(t, "tampering", None)]
+    for t in tampered:
+        t.reward -= penalty
+    return len(tampered)

@@ -90,3 +90,16 @@ def test_training_step_uses_the_combined_reward(httpserver, tmp_path):
     assert row["mean_reward"] == pytest.approx((row["mean_test_reward"] + 1.0) / 2)
     assert all("Answer with digits only." in body["messages"][1]["content"] for body in seen)
     assert all(item.id in seen[0]["messages"][1]["content"] for item in RUBRIC)
+
+
+def test_tampering_is_penalised_and_counted():
+    from envmine.rl.config import TrainConfig
+    from envmine.rl.train import penalise_tampering
+    from envmine.rl.types import Trajectory
+
+    cfg = TrainConfig.model_validate({"reward": {"tampering_penalty": 0.5}})
+    honest = Trajectory(instance_id="t", reward=1.0)
+    cheat = Trajectory(instance_id="t", reward=0.0, tampering=["tests/test_add.py"])
+    assert penalise_tampering([[honest, cheat]], cfg.reward.tampering_penalty) == 1
+    assert (honest.reward, cheat.reward) == (1.0, -0.5)
+    assert TrainConfig().reward.tampering_penalty == 0.0
