@@ -163,6 +163,7 @@ class Sandbox:
 @contextmanager
 def sandbox(image: str, limits: Limits, user: str = "envmine", network: bool = False) -> Iterator[Sandbox]:
     """Start `image` idle under `limits`; the container is always removed afterwards."""
+    _refuse_if_stopping()
     try:
         container = client().containers.run(
             image, command=["sleep", "infinity"], detach=True, user="root",
@@ -204,6 +205,7 @@ def _tar(files: dict[str, str | bytes], mode: int = 0o644) -> io.BytesIO:
 
 def read_image_file(image: str, path: str) -> bytes | None:
     """A file's bytes from `image` without starting it (a created, never-run container)."""
+    _refuse_if_stopping()
     try:
         container = client().containers.create(image, command=["true"], labels={"envmine.peek": "1", **owner_labels()})
     except docker.errors.DockerException as exc:
@@ -229,6 +231,16 @@ def tag_image(source: str, target: str) -> None:
 # -- ownership: which run a container belongs to, and removing what dead runs left -----------
 
 _RUN_ID = {"id": ""}
+
+
+def stop_creating() -> None:
+    """From now on this process starts no container (its run is stopping)."""
+    _RUN_ID["stopping"] = "1"
+
+
+def _refuse_if_stopping() -> None:
+    if _RUN_ID.get("stopping"):
+        raise EngineError("the run is stopping: no new containers")
 
 
 def set_run_id(run_id: str) -> None:

@@ -249,26 +249,40 @@ def _cleanup() -> int:
 
     from envmine.builders import engine
 
-    try:
-        from prefect.server.api.server import SubprocessASGIServer
-
-        server = SubprocessASGIServer._instances.get(None)
-        if server is not None and server.server_process is not None:
-            server.server_process.kill()
-    except Exception:  # noqa: BLE001 - stopping anyway
-        pass
+    engine.stop_creating()
+    _kill_children()  # the Prefect server, git fetches, ...: nothing outlives the run
     run_id = engine._RUN_ID["id"]
     if not run_id:
         return 0
     pool = ThreadPoolExecutor(max_workers=8)
+    removed, deadline = 0, time.monotonic() + CLEANUP_S
     try:
-        boxes = engine.client().containers.list(all=True, filters={"label": f"envmine.run={run_id}"})
-        done, _ = wait([pool.submit(box.remove, force=True) for box in boxes], timeout=CLEANUP_S)
-        return sum(1 for f in done if f.exception() is None)
+        # Twice: a container a worker thread was creating as the signal came shows up late.
+        for pause in (0.0, 0.5):
+            time.sleep(pause)
+            boxes = engine.client().containers.list(all=True, filters={"label": f"envmine.run={run_id}"})
+            done, _ = wait([pool.submit(box.remove, force=True) for box in boxes],
+                           timeout=max(deadline - time.monotonic(), 0.1))
+            removed += sum(1 for f in done if f.exception() is None)
     except Exception:  # noqa: BLE001 - the engine may be what failed; exit anyway
-        return 0
+        pass
     finally:
         pool.shutdown(wait=False)
+    return removed
+
+
+def _kill_children() -> None:
+    """SIGKILL this process's direct children (every thread's), as the kernel lists them."""
+    for task in Path("/proc/self/task").glob("*"):
+        try:
+            children = (task / "children").read_text().split()
+        except OSError:
+            continue
+        for pid in children:
+            try:
+                os.kill(int(pid), signal.SIGKILL)
+            except (OSError, ValueError):
+                pass
 
 
 def remove_dead_runs_containers() -> list[str]:
