@@ -318,6 +318,7 @@ def export(
     rows_per_shard: Annotated[int, typer.Option("--rows-per-shard", help="shards only")] = 1000,
     split: Annotated[str, typer.Option("--split", help="split name of a dataset export (SWE-bench reads `test`)")] = "test",
     tag_swebench_names: Annotated[bool, typer.Option("--tag-swebench-names", help="also tag each image swebench/sweb.eval.x86_64.<id>:latest and export that name")] = False,
+    curated: Annotated[bool, typer.Option("--curated", help="only the `curated` view's tasks (expert judgments applied); labels in labels.parquet")] = False,
     home: HomeOpt = None,
 ) -> None:
     """Export the curated instances at a pinned catalog version: Parquet shards for trainers,
@@ -334,10 +335,12 @@ def export(
     try:
         with Catalog.open(settings.catalog_dir, read_only=True) as catalog:
             if fmt == "shards":
-                manifest = export_shards(catalog, out, version=version, rows_per_shard=rows_per_shard)
+                manifest = export_shards(catalog, out, version=version, rows_per_shard=rows_per_shard,
+                                         curated=curated)
             else:
                 tagger = engine_tagger() if tag_swebench_names else None
-                dataset = export_dataset(catalog, out, fmt=fmt, split=split, version=version, tag=tagger)
+                dataset = export_dataset(catalog, out, fmt=fmt, split=split, version=version, tag=tagger,
+                                         curated=curated)
     except (CatalogError, EngineError, ValueError) as exc:
         console.print(f"[red]export failed[/]: {exc}")
         raise typer.Exit(1) from None

@@ -33,7 +33,7 @@ from pydantic import BaseModel, Field
 
 from envmine.records import TaskInstance
 from envmine.warehouse.catalog import Catalog
-from envmine.warehouse.export import file_sha256, snapshot_time_of
+from envmine.warehouse.export import LABELS, curated_ids, file_sha256, snapshot_time_of, write_labels
 from envmine.warehouse.schema import column_type
 from envmine.warehouse.swebench import Refused, image_name, swebench_row
 
@@ -78,6 +78,8 @@ class DatasetManifest(BaseModel):
     refused: list[RefusedRow] = Field(default_factory=list)
     """Curated instances not in the files: colliding test ids, no SWE-bench parser, no image."""
     tagged: dict[str, str] = Field(default_factory=dict)
+    curated: bool = False
+    """Only the `curated` view's instances, with their labels in `labels.parquet`."""
     """envmine image -> SWE-bench image name, for `--tag-swebench-names`."""
 
 
@@ -160,7 +162,7 @@ def _write(table: pa.Table, path: Path, fmt: str) -> DatasetFile:
 
 def export_dataset(catalog: Catalog, out_dir: str | Path, fmt: str = "swebench",
                    split: str = "test", version: int | None = None,
-                   tag: Tagger | None = None) -> DatasetManifest:
+                   tag: Tagger | None = None, curated: bool = False) -> DatasetManifest:
     """Write the curated instances at `version` (default: current) in format `fmt` to
     `out_dir`; with `tag(source, target)`, images get their SWE-bench names first."""
     if fmt not in FORMATS:
@@ -170,6 +172,9 @@ def export_dataset(catalog: Catalog, out_dir: str | Path, fmt: str = "swebench",
     version = catalog.version() if version is None else int(version)
     snapshot_time = snapshot_time_of(catalog, version)
     instances = catalog.instances(version)
+    if curated:
+        keep = curated_ids(catalog)
+        instances = [i for i in instances if i.instance_id in keep]
     refused: list[RefusedRow] = []
     tagged: dict[str, str] = {}
     schema = dataset_schema(fmt)
@@ -183,10 +188,13 @@ def export_dataset(catalog: Catalog, out_dir: str | Path, fmt: str = "swebench",
     name = f"{split}.{'jsonl' if fmt == 'jsonl' else 'parquet'}"
     written = _write(table, out_dir / name, fmt)
     (out_dir / CARD).write_text(_card(split, name, fmt, version, schema))
+    (out_dir / LABELS).unlink(missing_ok=True)
+    if curated:
+        write_labels(catalog, set(table.column("instance_id").to_pylist()), out_dir)
     manifest = DatasetManifest(
         dataset_format=fmt, split=split, catalog_version=version, snapshot_time=snapshot_time,
         total_rows=table.num_rows, columns={f.name: str(f.type) for f in schema},
-        files=[written], refused=refused, tagged=tagged)
+        files=[written], refused=refused, tagged=tagged, curated=curated)
     tmp = out_dir / f"{MANIFEST}.tmp"
     tmp.write_text(manifest.model_dump_json(indent=2) + "\n")
     os.replace(tmp, out_dir / MANIFEST)

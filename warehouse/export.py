@@ -59,6 +59,13 @@ class ShardManifest(BaseModel):
     shards: list[ShardFile] = Field(default_factory=list)
     content_sha256: str
     """sha256 over the shards' hashes in order: one value that names the whole export."""
+    curated: bool = False
+    """Only the `curated` view's instances (the experts' judgments as of the export), with their
+    labels in `labels.parquet`."""
+
+
+LABELS = "labels.parquet"
+"""The experts' labels of a `curated` export's instances (one row per instance)."""
 
 
 def file_sha256(path: Path) -> str:
@@ -110,22 +117,45 @@ def snapshot_time_of(catalog: Catalog, version: int) -> datetime:
     return found[0]
 
 
+def curated_ids(catalog: Catalog) -> set[str]:
+    """The instances the `curated` view keeps: validated, not vetoed, not judged unclear or
+    invalid by the experts (thresholds: `[settings.review.curated]`)."""
+    return set(catalog.sql("SELECT instance_id FROM curated").column(0).to_pylist())
+
+
+def write_labels(catalog: Catalog, ids: set[str], out_dir: Path) -> Path:
+    """The experts' labels (`task_labels`) of the exported instances, beside the export."""
+    labels = catalog.sql("SELECT * FROM task_labels ORDER BY instance_id")
+    keep = pa.array([i in ids for i in labels.column("instance_id").to_pylist()], pa.bool_())
+    path = out_dir / LABELS
+    pq.write_table(labels.filter(keep), path)
+    return path
+
+
 def export_shards(
     catalog: Catalog,
     out_dir: str | Path,
     version: int | None = None,
     rows_per_shard: int = 1000,
+    curated: bool = False,
 ) -> ShardManifest:
     """Write the curated instances at `version` (default: current) as Parquet shards plus
-    `manifest.json` in `out_dir`; shards of an earlier export there are replaced."""
+    `manifest.json` in `out_dir`; shards of an earlier export there are replaced. With
+    `curated`, only the `curated` view's instances, and their labels in `labels.parquet`."""
     if rows_per_shard < 1:
         raise ValueError("rows_per_shard must be at least 1")
     version = catalog.version() if version is None else int(version)
     snapshot_time = snapshot_time_of(catalog, version)
     rows = _curated_rows(catalog, version)
+    if curated:
+        ids = curated_ids(catalog)
+        rows = rows.filter(pa.array([i in ids for i in rows.column("instance_id").to_pylist()], pa.bool_()))
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / MANIFEST).unlink(missing_ok=True)
+    (out_dir / LABELS).unlink(missing_ok=True)
+    if curated:
+        write_labels(catalog, set(rows.column("instance_id").to_pylist()), out_dir)
     for old in out_dir.glob(SHARD_PATTERN):
         old.unlink()
     count = max(1, -(-rows.num_rows // rows_per_shard))
@@ -144,6 +174,7 @@ def export_shards(
         columns={field.name: str(field.type) for field in rows.schema},
         shards=shards,
         content_sha256=hashlib.sha256("".join(s.sha256 for s in shards).encode()).hexdigest(),
+        curated=curated,
     )
     tmp = out_dir / f"{MANIFEST}.tmp"
     tmp.write_text(manifest.model_dump_json(indent=2) + "\n")

@@ -15,7 +15,7 @@ def test_open_creates_schema_once_and_reopens(catalog_dir):
     with Catalog.open(catalog_dir) as catalog:
         assert catalog.version() == first  # reopening creates nothing
     assert tables == {"repos", "candidates", "builds", "validations", "instances", "rejects", "evaluations",
-                      "quality", "statements", "annotations", "episodes", "episode_steps"}
+                      "quality", "statements", "annotations", "episodes", "episode_steps", "verifications"}
     assert (catalog_dir / "metadata.sqlite").is_file()
 
 

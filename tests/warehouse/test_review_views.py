@@ -91,3 +91,28 @@ def test_a_catalog_written_before_the_review_tables_reads_them_as_empty(catalog_
         writer.upsert("annotations", [note(1, "alice", "acme__widgets-1", "veto", "1")])
     with Catalog.open(catalog_dir, read_only=True) as new:
         assert new.sql("SELECT count(*) AS n FROM curated")["n"][0].as_py() == 0
+
+
+def test_exports_take_the_curated_set_and_carry_its_labels(catalog, tmp_path):
+    import json
+
+    import pyarrow.parquet as pq
+
+    from envmine.warehouse.dataset import export_dataset
+    from envmine.warehouse.export import export_shards
+
+    catalog.upsert("annotations", [note(1, "alice", "acme__widgets-2", "veto", "true"),
+                                   note(2, "alice", "acme__widgets-3", "clarity", "3"),
+                                   note(3, "bob", "acme__widgets-1", "clarity", "0")])
+    kept = sorted(f"acme__widgets-{n}" for n in (1, 4, 5, 6))
+    shards = export_shards(catalog, tmp_path / "shards", curated=True)
+    assert shards.curated and shards.total_rows == 4
+    rows = pq.read_table(tmp_path / "shards" / shards.shards[0].path).column("instance_id").to_pylist()
+    assert rows == kept
+    labels = pq.read_table(tmp_path / "shards" / "labels.parquet").to_pylist()
+    assert [r["instance_id"] for r in labels] == kept and labels[0]["clarity"] == 0.0
+    hf = export_dataset(catalog, tmp_path / "hf", fmt="hf", curated=True)
+    assert hf.curated and hf.total_rows == 4
+    assert json.loads((tmp_path / "hf" / "manifest.json").read_text())["curated"] is True
+    assert export_shards(catalog, tmp_path / "all").total_rows == 6  # the default stays every validated task
+    assert not (tmp_path / "all" / "labels.parquet").exists()
