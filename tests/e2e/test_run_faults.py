@@ -26,7 +26,13 @@ from e2e import pyrepos
 
 # Each test runs `envmine run` two or three times (the module's baseline run counts in the
 # first test's setup): past the suite's 900 s default on a loaded machine.
-pytestmark = [pytest.mark.docker, pytest.mark.slow, pytest.mark.timeout(2400)]
+pytestmark = [
+    pytest.mark.docker, pytest.mark.slow, pytest.mark.timeout(2400),
+    # About five full `envmine run`s (10-25 min on two cores): CI keeps the lease and
+    # build-containment tests (tests/flows/test_lifecycle.py, tests/builders/test_build_containment.py).
+    pytest.mark.skipif(os.environ.get("ENVMINE_FAULTS") != "1",
+                       reason="ENVMINE_FAULTS=1 runs the whole-run fault suite (SIGKILL+rerun, SIGTERM)"),
+]
 
 RERUN_LIMIT_S = 420
 STOP_LIMIT_S = 10
