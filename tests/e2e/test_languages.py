@@ -74,7 +74,10 @@ def test_language_pipeline(language: str, settings: Settings, tmp_path: Path) ->
     assert instance.FAIL_TO_PASS == case.fail_to_pass
     assert instance.PASS_TO_PASS == case.pass_to_pass
     assert instance.language == language and instance.runner == spec.runner
-    assert before.exit_code != 0 and all(run.exit_code == 0 for run in validation.runs[1:])
+    assert before.exit_code != 0
+    # After the fix only a planted sentinel (a must-fail test; Go, Rust, jest, mocha) fails.
+    assert all((run.exit_code != 0) == (run.sentinel == "failed") for run in validation.runs[1:])
+    assert all(run.sentinel == validation.runs[1].sentinel for run in validation.runs[1:])
 
 
 @pytest.mark.parametrize(("manifests", "source", "test", "language", "reason"), [
