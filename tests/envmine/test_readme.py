@@ -15,11 +15,21 @@ README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
 
 
 def test_toml_examples_parse_as_run_configs():
+    """Each block is a run config, or (a table only a training config has) a training config."""
+    from envmine.rl.config import TrainConfig
+
     blocks = re.findall(r"```toml\n(.*?)```", README, re.S)
     assert len(blocks) >= 2
+    run_blocks = 0
     for block in blocks:
-        config = RunConfig.model_validate(tomllib.loads(block))
-        assert config.sources or config.github
+        data = tomllib.loads(block)
+        if set(data) <= set(RunConfig.model_fields):
+            config = RunConfig.model_validate(data)
+            assert config.sources or config.github
+            run_blocks += 1
+        else:
+            TrainConfig.model_validate(data)
+    assert run_blocks >= 2
 
 
 def test_every_envmine_command_in_the_readme_exists():
