@@ -41,6 +41,8 @@ def task(toolchain, tmp_path_factory):
                         validation=ValidationSettings(limits=Limits(timeout_s=120, memory="1g", disk="256m")))
     built = scenarios.build(dataclasses.replace(scenarios.SCENARIOS["fix"]), toolchain,
                             tmp_path_factory.mktemp("repo"))
-    instance = validate(built.candidate, built.spec, settings).instance
-    assert instance is not None and instance.FAIL_TO_PASS == ["tests/test_add.py::test_add"]
+    outcome = validate(built.candidate, built.spec, settings)
+    instance = outcome.instance
+    assert instance is not None, (outcome.reject, [r.log[-1500:] for r in outcome.runs])
+    assert instance.FAIL_TO_PASS == ["tests/test_add.py::test_add"]
     return instance, built, settings
