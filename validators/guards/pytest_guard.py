@@ -135,7 +135,7 @@ def _guard_class():
         def __init__(self, writer: _Writer):
             self.writer = writer
             self.made: dict[tuple[str, str], str] = {}
-            self.internals = {f"{m}.{d}": _resolve(m, d) for m, d in _INTERNALS}
+            self.internals = {(m, d): _resolve(m, d) for m, d in _INTERNALS}
 
         def forged(self, why: str, nodeid: str) -> None:
             self.writer.write("forged", {"why": why, "nodeid": nodeid})
@@ -166,18 +166,11 @@ def _guard_class():
 
         @pytest.hookimpl(trylast=True)
         def pytest_unconfigure(self, config):
-            patched = sorted(name for name, obj in self.internals.items() if _resolve(*_split(name)) is not obj)
+            patched = sorted(f"{m}.{d}" for (m, d), obj in self.internals.items() if _resolve(m, d) is not obj)
             self.writer.write("finish", {"exitstatus": int(getattr(config, "_envmine_exitstatus", -1)),
                                          "patched": patched})
 
     return Guard
-
-
-def _split(name: str) -> tuple[str, str]:
-    for module, dotted in _INTERNALS:
-        if name == f"{module}.{dotted}":
-            return module, dotted
-    raise KeyError(name)
 
 
 def _take_channel() -> _Writer | None:
