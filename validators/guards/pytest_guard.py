@@ -132,10 +132,10 @@ def _guard_class():
     class Guard:
         """Registered once, on the outermost pytest config."""
 
-        def __init__(self, writer: _Writer):
+        def __init__(self, writer: _Writer, internals: dict):
             self.writer = writer
             self.made: dict[tuple[str, str], str] = {}
-            self.internals = {(m, d): _resolve(m, d) for m, d in _INTERNALS}
+            self.internals = internals
 
         def forged(self, why: str, nodeid: str) -> None:
             self.writer.write("forged", {"why": why, "nodeid": nodeid})
@@ -188,6 +188,8 @@ def _take_channel() -> _Writer | None:
 
 
 _WRITER = _take_channel()
+# Taken as `-p` imports this module, before any conftest: a root conftest's patch is seen too.
+_INTERNALS_AT_START = {(m, d): _resolve(m, d) for m, d in _INTERNALS} if _WRITER is not None else {}
 _REGISTERED = False
 
 
@@ -195,7 +197,7 @@ def pytest_configure(config):
     global _REGISTERED
     if _WRITER is not None and not _REGISTERED:
         _REGISTERED = True
-        config.pluginmanager.register(_guard_class()(_WRITER), "envmine-guard")
+        config.pluginmanager.register(_guard_class()(_WRITER, _INTERNALS_AT_START), "envmine-guard")
 
 
 def main(argv: list[str]) -> int:
