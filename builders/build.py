@@ -51,7 +51,7 @@ def build_layer(spec: EnvSpec, layer: LayerSpec, settings: Settings,
             return record
         outcome = engine.build_image(layer.tag, layer.dockerfile, context,
                                      timeout_s=settings.docker.build_timeout_s, on_line=on_line)
-        record.duration_s, record.log = outcome.duration_s, outcome.log
+        record.duration_s, record.cpu_s, record.log = outcome.duration_s, outcome.cpu_s, outcome.log
         if not outcome.ok:
             record.status = BuildStatus.failed
             record.reason = failure_reason(layer.name, outcome.error, outcome.log, spec.language)

@@ -152,6 +152,8 @@ class Build(Record):
     status: BuildStatus
     reason: Reason | None = None
     duration_s: float = 0.0
+    cpu_s: float | None = None
+    """CPU-seconds of the build's steps (sampled from the engine; None when not measured)."""
     size_bytes: int | None = None
     log: str = ""
     """The build log's tail (bounded)."""
@@ -187,6 +189,8 @@ class TestRun(Record):
     suite_ran: bool = False
     """Evidence that the suite ran: start/end markers and a result report were seen."""
     duration_s: float = 0.0
+    cpu_s: float | None = None
+    """CPU-seconds the sandbox used during the run (the engine's cgroup figure)."""
     tests: dict[str, TestStatus] = Field(default_factory=dict)
     log: str = ""
     """Tail of the run's output (bounded)."""

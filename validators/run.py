@@ -103,6 +103,7 @@ def run_in(box: Sandbox, image: str, spec: EnvSpec, phase: str, patches: list[st
                                 protect=protected_patterns(spec.language) if hardened else None,
                                 guard=guard, sentinel=planted)
     box.write_file(SCRIPT_PATH, script, mode=0o700)
+    cpu_before = box.cpu_s() or 0.0
     result = box.exec(f"bash {SCRIPT_PATH}", timeout_s=timeout_s + GRACE_S, user="root", workdir="/")
     head = result.output.partition(f"+++ envmine log {nonce}\n")[0]
     evidence = read_markers(result.output, nonce)
@@ -116,12 +117,17 @@ def run_in(box: Sandbox, image: str, spec: EnvSpec, phase: str, patches: list[st
     run = TestRun(
         instance_id=spec.instance_id, phase=phase, image=image, exit_code=evidence.exit_code,
         timed_out=timed_out, suite_ran=evidence.started and evidence.ended and bool(reports)
-        and not problems, duration_s=round(result.duration_s, 3),
+        and not problems, duration_s=round(result.duration_s, 3), cpu_s=_cpu_since(box, cpu_before),
         tests=integrity.tests, log=_log(head, evidence, notes), patches=evidence.patches,
         tampering=evidence.tampering, forgery=integrity.forgery, sentinel=integrity.sentinel,
         limit=evidence.limit if evidence.limit in LIMITS else "",
     )
     return run, parse_leak_output(head) if leak else None
+
+
+def _cpu_since(box: Sandbox, before: float) -> float | None:
+    after = box.cpu_s()
+    return None if after is None else round(after - before, 3)
 
 
 def _test_timed_out(evidence: Evidence, timeout_s: int) -> bool:

@@ -46,18 +46,20 @@ QUERIES = {
     "pass_at_k": "SELECT * FROM pass_at_k",
     "cost": """
         WITH b AS (
-            SELECT instance_id, sum(duration_s) AS build_s,
+            SELECT instance_id, sum(duration_s) AS build_s, sum(cpu_s) AS build_cpu_s,
                    max(size_bytes) FILTER (WHERE layer = 'task') AS image_bytes,
                    max(size_bytes) FILTER (WHERE layer = 'task')
                      - coalesce(max(size_bytes) FILTER (WHERE layer = 'repo'), 0) AS own_bytes
             FROM builds GROUP BY instance_id),
-        v AS (SELECT instance_id, sum(duration_s) AS validate_s FROM validations GROUP BY instance_id),
+        v AS (SELECT instance_id, sum(duration_s) AS validate_s, sum(cpu_s) AS validate_cpu_s
+              FROM validations GROUP BY instance_id),
         r AS (SELECT subject AS instance_id, arg_max(stage, rejected_at) AS stage FROM rejects GROUP BY subject),
         o AS (
             SELECT CASE WHEN i.instance_id IS NOT NULL THEN 'validated task'
                         WHEN r.stage IS NOT NULL THEN 'reject (' || r.stage || ')'
                         ELSE 'pending' END AS outcome,
                    coalesce(b.build_s, 0) AS build_s, coalesce(v.validate_s, 0) AS validate_s,
+                   coalesce(b.build_cpu_s + v.validate_cpu_s, b.build_cpu_s, v.validate_cpu_s) AS cpu_s,
                    b.own_bytes, b.image_bytes
             FROM candidates AS c
             LEFT JOIN instances AS i USING (instance_id)
@@ -66,7 +68,7 @@ QUERIES = {
             LEFT JOIN v USING (instance_id))
         SELECT outcome, count(*) AS items,
                round(avg(build_s), 1) AS build_wall_s, round(avg(validate_s), 1) AS validate_wall_s,
-               round(avg(build_s + validate_s), 1) AS wall_s,
+               round(avg(build_s + validate_s), 1) AS wall_s, round(avg(cpu_s), 1) AS cpu_s,
                round(avg(own_bytes) / 1e6, 1) AS task_layer_mb,
                round(avg(image_bytes) / 1e6, 1) AS image_mb
         FROM o GROUP BY outcome ORDER BY outcome""",
@@ -75,9 +77,9 @@ QUERIES = {
                     WHERE subject_kind = 'task' AND field IN ('clarity', 'validity', 'difficulty')
                     GROUP BY field, value ORDER BY field, value""",
 }
-CPU_NOTE = ("CPU-seconds are not recorded yet: the catalog keeps wall time (builds.duration_s, "
-            "validations.duration_s) and image sizes; CPU time needs the engine's cgroup usage "
-            "per build and per sandbox.")
+CPU_NOTE = ("CPU-seconds are the engine's cgroup usage: each test run's sandbox, and each build's "
+            "RUN steps sampled every 0.05 s (a step's last interval is missed); a reused layer costs "
+            "none, and catalogs written before they were recorded show none.")
 
 
 @dataclass
@@ -181,10 +183,12 @@ def _cost(rows) -> Section:
         return Section(title, note=CPU_NOTE, empty="no candidates yet")
     outcomes = [r["outcome"] for r in rows]
     svg = plots.bars(outcomes, {"build wall s": [r["build_wall_s"] for r in rows],
-                                "validation wall s": [r["validate_wall_s"] for r in rows]},
+                                "validation wall s": [r["validate_wall_s"] for r in rows],
+                                "CPU s": [r["cpu_s"] or 0.0 for r in rows]},
                      title, ylabel="seconds per item (mean)")
-    cols = ["outcome", "items", "build wall s", "validation wall s", "wall s", "task layer MB", "image MB"]
-    keys = ["outcome", "items", "build_wall_s", "validate_wall_s", "wall_s", "task_layer_mb", "image_mb"]
+    cols = ["outcome", "items", "build wall s", "validation wall s", "wall s", "CPU s",
+            "task layer MB", "image MB"]
+    keys = ["outcome", "items", "build_wall_s", "validate_wall_s", "wall_s", "cpu_s", "task_layer_mb", "image_mb"]
     return Section(title, note="means per candidate, by how it ended. " + CPU_NOTE, svg=svg,
                    columns=cols, rows=[[r[k] for k in keys] for r in rows])
 

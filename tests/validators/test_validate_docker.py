@@ -45,6 +45,9 @@ def test_bug_fix_with_a_new_test(toolchain, settings, tmp_path):
     assert v.reject is None
     assert [r.phase for r in v.runs] == ["before", "after", "after#2"]
     assert all(r.suite_ran and r.patches["test_patch"] == "git" for r in v.runs)
+    # pytest's start-up alone costs CPU; the sandbox's quota caps it at `cpus` per second
+    cpus = settings.validation.limits.cpus
+    assert all(0.05 < r.cpu_s <= r.duration_s * cpus + 0.5 for r in v.runs), [(r.cpu_s, r.duration_s) for r in v.runs]
     inst = v.instance
     assert inst.FAIL_TO_PASS == F2P and inst.PASS_TO_PASS == P2P
     assert inst.stability == {t: 1.0 for t in F2P + P2P}

@@ -23,14 +23,14 @@ DRIVER = shutil.which("chromedriver")
 
 def _runs(cand, seconds):
     return [Run(instance_id=cand.instance_id, phase=p, image="img", exit_code=0, suite_ran=True,
-                    duration_s=seconds + i, ran_at=T0) for i, p in enumerate(("before", "after", "after#2"))]
+                    duration_s=seconds + i, cpu_s=2.0, ran_at=T0) for i, p in enumerate(("before", "after", "after#2"))]
 
 
 def _builds(cand, n):
     return [Build(instance_id=cand.instance_id, layer="repo", image=f"envmine/repo:{n % 2}", status="built",
-                  duration_s=30.0 + n, size_bytes=400_000_000 + n * 1_000_000, built_at=T0),
+                  duration_s=30.0 + n, cpu_s=10.0 + n, size_bytes=400_000_000 + n * 1_000_000, built_at=T0),
             Build(instance_id=cand.instance_id, layer="task", image=f"envmine/task:{n}", status="built",
-                  duration_s=2.0 + n / 2, size_bytes=410_000_000 + n * 1_500_000, built_at=T0)]
+                  duration_s=2.0 + n / 2, cpu_s=1.0, size_bytes=410_000_000 + n * 1_500_000, built_at=T0)]
 
 
 @pytest.fixture(scope="module")
@@ -67,8 +67,11 @@ def test_sections_read_the_catalog(catalog):
     assert found["Flaky tests"].rows == [["acme__gears-1", "tests/test_w.py::test_w", 0.5, True]]
     cost = {r[0]: r for r in found["Cost per validated task and per reject"].rows}
     assert cost["validated task"][1] == 5 and cost["reject (validate)"][1] == 3
-    # candidates 0-4: builds 30+n (repo) and 2+n/2 (task) s, runs 5+n, 6+n, 7+n s; mean n = 2
-    assert cost["validated task"][2:] == [35.0, 24.0, 59.0, 11.0, 413.0]
+    # candidates 0-4: builds 30+n (repo) and 2+n/2 (task) s, runs 5+n, 6+n, 7+n s; mean n = 2;
+    # CPU: builds 10+n and 1 s, runs 2 s each
+    assert cost["validated task"][2:] == [35.0, 24.0, 59.0, 19.0, 11.0, 413.0]
+    # candidates 5-7: mean n = 6: 16 + 1 + 6
+    assert cost["reject (validate)"][5] == 23.0
     passk = found["Evaluation: pass@k per model, language and perturbation"].rows
     assert ["gold", "python", "none", 2, 3, 6, 1.0] in passk
     assert all(s.svg or s.empty for s in found.values())
