@@ -257,19 +257,30 @@ def run_language(language: str, inputs: list[dict[str, str]], settings: Settings
             repos.append(repo)
             mined.append((repo, result.candidates))
         if not args.mine_only:
-            for repo, candidates in mined:
-                for candidate in candidates:
-                    left = args.language_budget_s - (time.monotonic() - started)
-                    if left <= 0:
-                        repo.skipped += 1
-                        continue
-                    result = _process_logged(candidate, bounded(settings, left), catalog)
-                    fresh = result.layers.get("task") == "built"
-                    result.cold_build_s = result.build_s if fresh else cold.get(candidate.instance_id)
-                    repo.results.append(result)
+            for repo, candidate in queue(mined, args.interleave):
+                left = args.language_budget_s - (time.monotonic() - started)
+                if left <= 0:
+                    repo.skipped += 1
+                    continue
+                result = _process_logged(candidate, bounded(settings, left), catalog)
+                fresh = result.layers.get("task") == "built"
+                result.cold_build_s = result.build_s if fresh else cold.get(candidate.instance_id)
+                repo.results.append(result)
     return {"language": language, "wall_s": round(time.monotonic() - started, 1),
             "measured_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "mine_only": args.mine_only, "repos": [asdict(r) for r in repos]}
+
+
+def queue(mined: list[tuple[RepoResult, list[Candidate]]],
+          interleave: bool) -> list[tuple[RepoResult, Candidate]]:
+    """The candidates in processing order: input by input, or (`interleave`) the first
+    candidate of every input, then every second one, ... (so a budget spent early still
+    reaches every input)."""
+    if not interleave:
+        return [(repo, c) for repo, candidates in mined for c in candidates]
+    rounds = max((len(candidates) for _, candidates in mined), default=0)
+    return [(repo, candidates[i]) for i in range(rounds) for repo, candidates in mined
+            if i < len(candidates)]
 
 
 def cold_builds(path: Path) -> dict[str, float]:
@@ -338,6 +349,7 @@ def summarise(data: dict[str, Any]) -> dict[str, Any]:
         if c["error"]:
             reasons["harness:error"] += 1
     built = [c for c in results if c["built"]]
+    in_built_repos = [c for r in repos if any(c["built"] for c in r["results"]) for c in r["results"]]
     return {
         "language": data["language"],
         "repos_tried": len(repos),
@@ -352,6 +364,8 @@ def summarise(data: dict[str, Any]) -> dict[str, Any]:
         "suite_ran": sum(1 for c in results if c["suite_ran"] and all(c["suite_ran"].values())
                          and (c["reject"] or {}).get("reason") != "suite_did_not_run"),
         "validated": sum(1 for c in results if c["instance"]),
+        "in_built_repos": len(in_built_repos),
+        "validated_in_built_repos": sum(1 for c in in_built_repos if c["instance"]),
         "build_s_median": _median([c["build_s"] for c in built]),
         "fresh_build_s_median": _median([c["fresh_build_s"] for c in built if c["fresh_build_s"] > 0]),
         "cold_build_s_median": _median([c["cold_build_s"] for c in built if c.get("cold_build_s") is not None]),
@@ -367,8 +381,9 @@ def markdown(summaries: list[dict[str, Any]], per_language: list[dict[str, Any]]
     """The report: the per-language table, then one row per repository."""
     lines = [f"Command: `{command}`", "",
              "| language | repos tried (source) | candidates | envs built | repos built | validated | "
+             "valid / candidates in built repos | "
              "cold build s (median) | image MB (median) | top build/validate rejects | top mine rejects | wall s |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for s in summaries:
         rejects = ", ".join(f"{k} ({v})" for k, v in s["top_rejects"]) or "-"
         mine = ", ".join(f"{k.removeprefix('mine:')} ({v})" for k, v in s["top_mine_rejects"]) or "-"
@@ -378,14 +393,20 @@ def markdown(summaries: list[dict[str, Any]], per_language: list[dict[str, Any]]
         lines.append(
             f"| {s['language']} | {s['repos_tried']} ({s['sources']}) | {s['candidates']} | {processed} | "
             f"{s['repos_built']}/{s['repos_tried']} | {s['validated']} | "
+            f"{s['validated_in_built_repos']}/{s['in_built_repos']} | "
             f"{_dash(s['cold_build_s_median'])} | {_dash(s['image_mb_median'])} | "
             f"{rejects} | {mine} | {s['wall_s']} |")
-    lines += ["", "| language | input | candidates | per candidate: outcome (build s, image MB) |",
-              "| --- | --- | --- | --- |"]
+    lines += ["", "| language | input | candidates | built / processed | valid / processed | "
+              "per candidate: outcome (build s, image MB) |",
+              "| --- | --- | --- | --- | --- | --- |"]
     for data in per_language:
         for r in data["repos"]:
             outcomes = "; ".join(_outcome(c) for c in r["results"]) or (r["error"][:120] if r["error"] else "-")
-            lines.append(f"| {data['language']} | {r['kind']}:{r['input']} | {r['candidates']} | {outcomes} |")
+            done = len(r["results"])
+            built = sum(1 for c in r["results"] if c["built"])
+            valid = sum(1 for c in r["results"] if c["instance"])
+            lines.append(f"| {data['language']} | {r['kind']}:{r['input']} | {r['candidates']} | "
+                         f"{built}/{done} | {valid}/{done} | {outcomes} |")
     return "\n".join(lines) + "\n"
 
 
@@ -420,6 +441,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--mirror-root", type=Path, default=Path("/work/.mirror"))
     parser.add_argument("--out", type=Path, default=None,
                         help="report JSON path (a .md table is written beside it)")
+    parser.add_argument("--interleave", action="store_true",
+                        help="process the first candidate of every input, then the second, ... "
+                             "(default: all of one input's candidates before the next input's)")
     parser.add_argument("--mine-only", action="store_true", help="stop after mining")
     parser.add_argument("--only", default="",
                         help="comma-separated inputs (repo or package names) to rerun; the other "

@@ -1,12 +1,16 @@
 """The Docker edge: the only module that talks to the Docker engine.
 
-Builders build images through it; validators and the RL environment run sandboxes through it.
-Everything else passes values (Dockerfiles, commands, files) in and gets values out.
+Builders build images through it; validators and the RL environment run sandboxes through the
+sandbox interface (builders/sandbox.py), whose Docker backend lives here. With several engines
+(`[settings.docker] hosts`) each call goes to the host its context was placed on (`on_host`;
+builders/hosts.py decides where and moves images). Everything else passes values
+(Dockerfiles, commands, files) in and gets values out.
 """
 
 from __future__ import annotations
 
 import glob
+import contextvars
 import io
 import os
 import socket
@@ -21,11 +25,13 @@ from functools import cache
 
 import docker
 import docker.errors
+import docker.tls
 import requests
 import urllib3
 from docker.models.containers import Container
 
-from envmine.settings import Limits
+from envmine.builders.sandbox import Backend, EngineError, ExecResult, Sandbox, sandbox  # noqa: F401 (re-exported)
+from envmine.settings import DockerHost, Limits
 
 LOG_TAIL_CHARS = 20_000
 BUILD_NETWORK = "bridge"
@@ -99,15 +105,83 @@ class StepCpuMeter:
         return round(sum(self._last.values()), 3)
 
 
-@cache
-def client() -> docker.DockerClient:
-    """A client for the engine in DOCKER_HOST (or the default socket); API version negotiated."""
+# -- hosts: which engine a call goes to -------------------------------------------------------
+
+_HOSTS: list[DockerHost] = []
+"""The configured engines (`[settings.docker] hosts`); empty: the one in DOCKER_HOST."""
+_PLACED: contextvars.ContextVar[DockerHost | None] = contextvars.ContextVar("envmine_docker_host", default=None)
+"""The engine that calls in this context go to (see `on_host`; builders.hosts places work)."""
+
+
+def use_hosts(hosts: list[DockerHost]) -> None:
+    """Send calls outside any placement to `hosts[0]`, and clean up on all of them."""
+    _HOSTS[:] = hosts
+
+
+def known_hosts() -> list[DockerHost | None]:
+    """The configured hosts, or [None] (the engine in DOCKER_HOST)."""
+    return list(_HOSTS) or [None]
+
+
+@contextmanager
+def on_host(host: DockerHost | None) -> Iterator[None]:
+    """Send this context's engine calls (and those of threads started with a copy of it) to
+    `host` (None: the default engine)."""
+    token = _PLACED.set(host)
     try:
-        c = docker.from_env(version="auto", timeout=300)
+        yield
+    finally:
+        _PLACED.reset(token)
+
+
+def placed_host() -> DockerHost | None:
+    """The host this context's calls go to (None: the engine in DOCKER_HOST)."""
+    return _PLACED.get() or (_HOSTS[0] if _HOSTS else None)
+
+
+def client() -> docker.DockerClient:
+    """A client for the placed host (see `placed_host`); API version negotiated."""
+    return _client_for(placed_host())
+
+
+@cache
+def _client_for(host: DockerHost | None) -> docker.DockerClient:
+    """A client for `host`, or for the engine in DOCKER_HOST (or the default socket)."""
+    try:
+        if host is None:
+            c = docker.from_env(version="auto", timeout=300)
+        else:
+            c = docker.DockerClient(base_url=host.url, version="auto", timeout=300, tls=_tls(host))
         c.ping()
-    except docker.errors.DockerException as exc:
-        raise EngineError(f"no Docker engine answers: {exc}. Run `envmine setup`.") from exc
+    except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
+        where = host.url if host else "the default socket"
+        raise EngineError(f"no Docker engine answers at {where}: {exc}. Run `envmine setup`.") from exc
     return c
+
+
+def _tls(host: DockerHost) -> docker.tls.TLSConfig | bool:
+    if not (host.tls_verify or host.ca_cert or host.client_cert):
+        return False
+    cert = (host.client_cert, host.client_key) if host.client_cert else None
+    return docker.tls.TLSConfig(client_cert=cert, ca_cert=host.ca_cert, verify=bool(host.ca_cert or host.tls_verify))
+
+
+def answers(host: DockerHost | None, timeout_s: float = 5.0) -> str:
+    """"" when `host`'s engine answers a ping within `timeout_s`, else why not."""
+    try:
+        api = _client_for(host).api
+        api._result(api._get(api._url("/_ping"), timeout=timeout_s))
+    except (EngineError, docker.errors.DockerException, requests.exceptions.RequestException) as exc:
+        return f"{type(exc).__name__}: {exc}"[:500]
+    return ""
+
+
+def running_sandboxes() -> int:
+    """How many envmine sandboxes the placed host runs now (any run's: its real load)."""
+    try:
+        return len(client().api.containers(filters={"label": "envmine.sandbox", "status": "running"}, quiet=True))
+    except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
+        raise EngineError(f"could not list containers: {exc}") from exc
 
 
 def image_exists(tag: str) -> bool:
@@ -181,15 +255,22 @@ def import_rootfs(tag: str, tar_stream: Iterator[bytes] | bytes) -> None:
     client().api.import_image_from_data(data, repository=tag.split(":")[0], tag=tag.split(":")[1])
 
 
-@dataclass
-class ExecResult:
-    exit_code: int | None
-    output: str
-    timed_out: bool
-    duration_s: float
+ENGINE_ERRORS = (docker.errors.DockerException, requests.exceptions.RequestException)
+"""What the SDK raises when the engine refuses a request or is gone (its socket closed)."""
 
 
-class Sandbox:
+@contextmanager
+def _engine_call(what: str) -> Iterator[None]:
+    """Turn the SDK's errors into EngineError (the sandbox interface's one infrastructure error)."""
+    try:
+        yield
+    except docker.errors.NotFound as exc:
+        raise EngineError(f"{what}: the sandbox is gone: {exc}") from exc
+    except ENGINE_ERRORS as exc:
+        raise EngineError(f"{what}: {type(exc).__name__}: {exc}") from exc
+
+
+class DockerSandbox(Sandbox):
     """A running container with no network, a non-root user and resource limits."""
 
     def __init__(self, container: Container, user: str):
@@ -201,9 +282,10 @@ class Sandbox:
         """Run `command` under bash with a hard wall-clock limit (coreutils `timeout`)."""
         wrapped = ["timeout", "--kill-after=5", str(timeout_s), "bash", "-lc", command]
         start = time.monotonic()
-        code, out = self.container.exec_run(
-            wrapped, user=user or self.user, workdir=workdir, environment=env or {}, demux=False,
-        )
+        with _engine_call("exec"):
+            code, out = self.container.exec_run(
+                wrapped, user=user or self.user, workdir=workdir, environment=env or {}, demux=False,
+            )
         text = (out or b"").decode("utf-8", errors="replace")
         timed_out = code in (124, 137)
         return ExecResult(code, text[-LOG_TAIL_CHARS:], timed_out, time.monotonic() - start)
@@ -214,43 +296,59 @@ class Sandbox:
 
     def write_file(self, path: str, content: str | bytes, mode: int = 0o644) -> None:
         directory, name = path.rsplit("/", 1)
-        self.container.put_archive(directory or "/", _tar({name: content}, mode=mode))
+        with _engine_call(f"write {path}"):
+            self.container.put_archive(directory or "/", _tar({name: content}, mode=mode))
 
     def read_file(self, path: str) -> bytes | None:
         try:
             stream, _ = self.container.get_archive(path)
+            data = b"".join(stream)
         except docker.errors.NotFound:
             return None
-        with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as tar:
+        except ENGINE_ERRORS as exc:
+            raise EngineError(f"read {path}: {type(exc).__name__}: {exc}") from exc
+        with tarfile.open(fileobj=io.BytesIO(data)) as tar:
             member = tar.next()
             if member is None or not member.isfile():
                 return None
             extracted = tar.extractfile(member)
             return extracted.read() if extracted else None
 
-
-@contextmanager
-def sandbox(image: str, limits: Limits, user: str = "envmine", network: bool = False) -> Iterator[Sandbox]:
-    """Start `image` idle under `limits`; the container is always removed afterwards."""
-    _refuse_if_stopping()
-    try:
-        container = client().containers.run(
-            image, command=["sleep", "infinity"], detach=True, user="root",
-            network_mode="bridge" if network else "none",
-            nano_cpus=int(limits.cpus * 1e9), mem_limit=limits.memory,
-            memswap_limit=limits.memory, pids_limit=limits.pids,
-            tmpfs={"/tmp": f"rw,exec,size={limits.disk}"},
-            labels={"envmine.sandbox": "1", **owner_labels()}, init=True,
-        )
-    except docker.errors.DockerException as exc:
-        raise EngineError(f"could not start a sandbox from {image}: {exc}") from exc
-    try:
-        yield Sandbox(container, user)
-    finally:
+    def close(self) -> None:
         try:
-            container.remove(force=True)
-        except docker.errors.DockerException:
-            pass
+            self.container.remove(force=True)
+        except ENGINE_ERRORS:
+            pass  # already gone, or its engine is (nothing is left to remove there)
+
+
+class DockerBackend(Backend):
+    """Sandboxes as containers on `host`, or (none given) on the placed host (see `on_host`)."""
+
+    def __init__(self, host: DockerHost | None = None):
+        self.host = host
+
+    def _client(self) -> docker.DockerClient:
+        return _client_for(self.host) if self.host else client()
+
+    def start(self, image: str, limits: Limits, user: str = "envmine", network: bool = False) -> DockerSandbox:
+        _refuse_if_stopping()
+        try:
+            container = self._client().containers.run(
+                image, command=["sleep", "infinity"], detach=True, user="root",
+                network_mode="bridge" if network else "none",
+                nano_cpus=int(limits.cpus * 1e9), mem_limit=limits.memory,
+                memswap_limit=limits.memory, pids_limit=limits.pids,
+                tmpfs={"/tmp": f"rw,exec,size={limits.disk}"},
+                labels={"envmine.sandbox": "1", **owner_labels()}, init=True,
+            )
+        except ENGINE_ERRORS as exc:
+            raise EngineError(f"could not start a sandbox from {image}: {exc}") from exc
+        return DockerSandbox(container, user)
+
+    def remove_run(self, run_id: str) -> list[str]:
+        if self.host:
+            return _remove_containers_here(self._client(), run_id)
+        return remove_containers(run_id)
 
 
 def remove_image(tag: str) -> None:
@@ -343,10 +441,28 @@ def _owner_alive(labels: dict[str, str]) -> bool:
 
 def remove_containers(run_id: str | None = None) -> list[str]:
     """Remove envmine's containers of run `run_id`, or (None) those whose owning process is
-    gone; returns the names removed. A live run's sandboxes are never touched."""
+    gone, on every configured host that answers; returns the names removed. A live run's
+    sandboxes are never touched."""
+    removed = []
+    for host in known_hosts():
+        if host is None or not answers(host):
+            removed += _remove_containers_here(_client_for(host), run_id)
+    return removed
+
+
+def run_containers(run_id: str) -> list[Container]:
+    """The containers labelled with run `run_id`, on every configured host that answers."""
+    found = []
+    for host in known_hosts():
+        if host is None or not answers(host, timeout_s=2):
+            found += _client_for(host).containers.list(all=True, filters={"label": f"envmine.run={run_id}"})
+    return found
+
+
+def _remove_containers_here(engine: docker.DockerClient, run_id: str | None) -> list[str]:
     removed = []
     for kind in ("envmine.sandbox", "envmine.peek"):
-        for container in client().containers.list(all=True, filters={"label": kind}):
+        for container in engine.containers.list(all=True, filters={"label": kind}):
             labels = container.labels or {}
             mine = labels.get("envmine.run") == run_id if run_id else not _owner_alive(labels)
             if not mine:

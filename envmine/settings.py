@@ -10,7 +10,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 DEFAULT_HOME = Path("~/.envmine").expanduser()
 SYSTEM_CA_BUNDLES = (
@@ -53,8 +53,63 @@ class Limits(BaseModel):
     """Size of the writable tmpfs mounts (/tmp)."""
 
 
+class DockerHost(BaseModel):
+    """One Docker engine that builds and sandboxes may go to. In TOML a plain URL string is
+    short for `{url = "..."}`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    url: str
+    """`unix:///var/run/docker.sock`, or `tcp://10.0.0.5:2376` for a remote engine."""
+    tls_verify: bool = False
+    """Verify a tcp engine's certificate (against `ca_cert`, else the system CAs)."""
+    ca_cert: str | None = None
+    """CA file that signed the tcp engine's certificate (implies `tls_verify`)."""
+    client_cert: str | None = None
+    """Client certificate file for a tcp engine that requires one (`--tlsverify` engines)."""
+    client_key: str | None = None
+    """The client certificate's key file."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_url(cls, data: Any) -> Any:
+        return {"url": data} if isinstance(data, str) else data
+
+    @field_validator("url")
+    @classmethod
+    def _known_scheme(cls, value: str) -> str:
+        if not value.startswith(("unix:///", "tcp://")):
+            raise ValueError(f"Docker host {value!r}: use unix:///path/to/socket or tcp://host:port")
+        return value
+
+    @model_validator(mode="after")
+    def _tls_complete(self) -> DockerHost:
+        if bool(self.client_cert) != bool(self.client_key):
+            raise ValueError(f"Docker host {self.url}: client_cert and client_key go together")
+        if (self.ca_cert or self.client_cert or self.tls_verify) and not self.url.startswith("tcp://"):
+            raise ValueError(f"Docker host {self.url}: TLS settings apply to tcp:// hosts only")
+        for path in (self.ca_cert, self.client_cert, self.client_key):
+            if path and not Path(path).expanduser().is_file():
+                raise ValueError(f"Docker host {self.url}: file not found: {path}")
+        return self
+
+    @property
+    def name(self) -> str:
+        """The host as reports name it: its URL."""
+        return self.url
+
+
 class DockerSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+    hosts: list[DockerHost] = Field(default_factory=list)
+    """Docker engines that share the builds and sandboxes, by load and with image affinity (a
+    repository's tasks go where its heavy layers are); a host that stops answering hands its
+    candidates to the others. Empty: the engine in DOCKER_HOST (or the default socket)."""
+    registry: str | None = None
+    """`host:port` of an image registry every host can push to and pull from: images move
+    between hosts through it. Unset: streamed `docker save | docker load` from host to host."""
+
 
     base_suite: str = "trixie"
     """Debian suite of the locally built base image."""

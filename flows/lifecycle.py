@@ -260,7 +260,7 @@ def _cleanup() -> int:
         # Twice: a container a worker thread was creating as the signal came shows up late.
         for pause in (0.0, 0.5):
             time.sleep(pause)
-            boxes = engine.client().containers.list(all=True, filters={"label": f"envmine.run={run_id}"})
+            boxes = engine.run_containers(run_id)
             done, _ = wait([pool.submit(box.remove, force=True) for box in boxes],
                            timeout=max(deadline - time.monotonic(), 0.1))
             removed += sum(1 for f in done if f.exception() is None)

@@ -15,7 +15,7 @@ from collections import defaultdict
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
-from envmine.builders.engine import Sandbox, sandbox
+from envmine.builders.sandbox import Sandbox, sandbox
 from envmine.records import TaskInstance
 from envmine.rl.reward import grade_diff
 from envmine.rl.scaffold import Grade

@@ -39,3 +39,17 @@ def prefect_harness():
 
     with prefect_test_harness(server_startup_timeout=120):
         yield
+
+
+@pytest.fixture(scope="session")
+def second_engine():
+    """A second Docker engine beside the default one (its own dockerd, socket, data root and
+    bridge; see tests/second_engine.py), shut down and removed after the session."""
+    import second_engine as engines
+
+    if why := engines.why_not():
+        pytest.skip(why)
+    engine = engines.SecondEngine()
+    engine.start()
+    yield engine
+    engine.stop()

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from envmine.builders.engine import sandbox
+from envmine.builders.sandbox import sandbox
 from envmine.reasons import Reason, Stage
 from envmine.records import Candidate, Reject
 from envmine.settings import Settings

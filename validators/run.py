@@ -16,7 +16,7 @@ import tarfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from envmine.builders.engine import EngineError, Sandbox, sandbox
+from envmine.builders.sandbox import EngineError, Sandbox, sandbox
 from envmine.languages import load_language
 from envmine.reasons import Reason, Stage
 from envmine.records import Candidate, EnvSpec, LayerSpec, Reject, TaskInstance, TestRun, TestStatus

@@ -8,7 +8,8 @@ import pytest
 import scenarios
 import validator_images
 
-from envmine.builders.engine import client, sandbox
+from envmine.builders.engine import client
+from envmine.builders.sandbox import sandbox
 from envmine.reasons import Reason, Stage
 from envmine.records import TestRun as Run
 from envmine.settings import Limits, Settings, ValidationSettings
