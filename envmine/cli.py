@@ -7,7 +7,7 @@ import subprocess
 import sys
 from importlib.resources import files
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Callable, Optional, TypeVar
 
 import typer
 from rich.console import Console
@@ -19,6 +19,7 @@ app = typer.Typer(help="Mine verified, reproducible RL environments from real re
 # Piped output (CI logs, files) gets wide tables instead of rich's 80-column default.
 console = Console(width=None if sys.stdout.isatty() else 200)
 
+T = TypeVar("T")
 HomeOpt = Annotated[Optional[Path], typer.Option("--home", help="envmine home (catalog, caches); default $ENVMINE_HOME or ~/.envmine")]
 
 
@@ -33,6 +34,17 @@ def _home(home: Path | None) -> Path:
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     return path
+
+
+def _load(read: Callable[[Any], T], path: Any) -> T:
+    """`read(path)`, or the config's problems printed and exit 2 (a user error, no traceback)."""
+    from rich.markup import escape
+
+    try:
+        return read(path)
+    except (ValueError, FileNotFoundError) as exc:  # ConfigError, bad TOML, a missing file
+        console.print(f"[red]config error[/]: {escape(str(exc))}", highlight=False)
+        raise typer.Exit(2) from None
 
 
 def _progress() -> Progress:
@@ -84,7 +96,7 @@ def run(
     extra += [SourceConfig(kind="crates", name=n) for n in crates or []]
     extra += [SourceConfig(kind="gomod", name=n) for n in gomod or []]
     extra += [SourceConfig(kind="github", repo=r) for r in github or []]
-    base = RunConfig.from_file(config) if config else (RunConfig() if extra else RunConfig.from_file(DEFAULT_CONFIG))
+    base = _load(RunConfig.from_file, config) if config else (RunConfig() if extra else RunConfig.from_file(DEFAULT_CONFIG))
     cfg = base.with_sources(extra, max_candidates)
     if not cfg.sources:
         raise typer.BadParameter("no sources: give --config or --git/--pypi/...")
@@ -232,9 +244,9 @@ def serve(
     if not os.environ.get("PREFECT_API_URL"):
         console.print("[yellow]PREFECT_API_URL is not set: schedules only fire against a running "
                       "Prefect server (`prefect server start`).[/]")
-    cfg = RunConfig.from_file(config or DEFAULT_CONFIG)
+    cfg = _load(RunConfig.from_file, config or DEFAULT_CONFIG)
     pipeline.serve(name=name, cron=cron,
-                   parameters={"config": cfg.model_dump(mode="json"), "home": str(path)})
+                   parameters={"config": cfg.flow_parameters(), "home": str(path)})
 
 
 @app.command()
@@ -369,7 +381,7 @@ def review(
     from envmine.review import serve as review_serve
     from envmine.settings import Settings, read_config
 
-    settings = Settings.load(read_config(config) if config else None, home=_home(home))
+    settings = _load(lambda path: Settings.load(read_config(path) if path else None, home=_home(home)), config)
     if add_reviewer:
         token = review_serve.add_reviewer(settings, add_reviewer)
         console.print(f"reviewer {add_reviewer!r}; token (shown once): {token}", highlight=False)

@@ -25,8 +25,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from envmine.config_check import validate_config
+from envmine.miners.github.settings import GithubSettings
 from envmine.records import SourceKind
-from envmine.settings import read_config
+from envmine.settings import Settings, read_config
 
 DEFAULT_CONFIG = Path(__file__).parent / "default.toml"
 
@@ -75,16 +77,20 @@ class RunConfig(BaseModel):
 
     run: RunSettings = Field(default_factory=RunSettings)
     sources: list[SourceConfig] = Field(default_factory=list)
-    settings: dict[str, Any] = Field(default_factory=dict)
-    github: dict[str, Any] = Field(default_factory=dict)
-    """The `[github]` section (envmine.miners.github settings)."""
+    settings: Settings = Field(default_factory=Settings)
+    """The `[settings]` tables (envmine.settings); resolve the home with `settings.at_home()`."""
+    github: GithubSettings = Field(default_factory=GithubSettings)
+    """The `[github]` table (envmine.miners.github settings)."""
 
     @classmethod
     def from_file(cls, path: str | Path) -> RunConfig:
-        try:
-            return cls.model_validate(read_config(path))
-        except ValueError as exc:
-            raise ValueError(f"{path}: {exc}") from exc
+        """The TOML run config at `path`; a problem in it is a `ConfigError` naming every key."""
+        return validate_config(cls, read_config(path), where=str(path))
+
+    def flow_parameters(self) -> dict[str, Any]:
+        """This config as the flow's JSON parameter: only what was given (so `[github]
+        languages` still tells a search from the defaults), tokens included."""
+        return self.model_dump(mode="json", exclude_unset=True, context={"reveal_secrets": True})
 
     def with_sources(self, extra: list[SourceConfig], max_candidates: int | None) -> RunConfig:
         """This config with command-line sources added (replacing the file's when given)."""
@@ -92,5 +98,5 @@ class RunConfig(BaseModel):
         if extra:
             data.sources = extra
         if max_candidates is not None:
-            data.run.max_candidates = max_candidates
+            data.run = data.run.model_copy(update={"max_candidates": max_candidates})
         return data

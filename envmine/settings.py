@@ -1,6 +1,9 @@
 """Settings: where the catalog lives, how sandboxes are limited, which CA bundle images trust.
 
-Resolution order: explicit argument > environment (`ENVMINE_*`) > TOML config > defaults.
+Every table is a pydantic model that refuses unknown keys (envmine.config_check names the valid
+ones). The one setting read from the environment is the home: `--home` > the config's
+`[settings] home` > `ENVMINE_HOME` > `~/.envmine`; everything else comes from the TOML config or
+the defaults below.
 """
 
 from __future__ import annotations
@@ -11,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from envmine.config_check import validate_config
 
 DEFAULT_HOME = Path("~/.envmine").expanduser()
 SYSTEM_CA_BUNDLES = (
@@ -204,8 +209,15 @@ class Settings(BaseModel):
     def load(cls, config: dict[str, Any] | None = None, home: str | Path | None = None) -> Settings:
         """Settings from a parsed TOML config's `[settings]` table, with `home` resolved."""
         data = dict((config or {}).get("settings", {}))
-        data["home"] = home_dir(home or data.get("home"))
-        return cls.model_validate(data)
+        if home:
+            data["home"] = home
+        return validate_config(cls, data, prefix="settings").at_home()
+
+    def at_home(self, home: str | Path | None = None) -> Settings:
+        """These settings with the home resolved: `home`, else the config's, else `ENVMINE_HOME`,
+        else `~/.envmine`."""
+        given = self.home if "home" in self.model_fields_set else None
+        return self.model_copy(update={"home": home_dir(home or given)})
 
 
 def read_config(path: str | Path) -> dict[str, Any]:

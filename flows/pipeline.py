@@ -22,6 +22,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from envmine import progress
 from envmine.flows import lifecycle, sources
 from envmine.config import RunConfig, SourceConfig
+from envmine.miners.github.settings import GithubSettings
 from envmine.records import Build, Candidate, EnvSpec, Reject, TaskInstance, TestRun, content_key
 from envmine.reasons import Reason, Stage
 from envmine.settings import Settings
@@ -61,7 +62,7 @@ def _worth_retrying(_task: Any, _run: Any, state: Any) -> bool:
 @task(retries=3, retry_delay_seconds=[10, 60, 300], retry_condition_fn=_worth_retrying,
       task_run_name="mine {source.label}", cache_policy=NO_CACHE)
 def mine_source(source: SourceConfig, settings: Settings, max_candidates: int | None,
-                github: dict[str, Any], on_batch=None, stored_cursor=None):
+                github: GithubSettings, on_batch=None, stored_cursor=None):
     """Mine one source (registries and GitHub can fail transiently: retried with backoff).
     `stored_cursor()` is read on every attempt, so a retry resumes after the batches that the
     failed attempt already stored."""
@@ -71,12 +72,11 @@ def mine_source(source: SourceConfig, settings: Settings, max_candidates: int | 
 
 
 @task(retries=3, retry_delay_seconds=[10, 60, 300])
-def discover_github(settings: Settings, github: dict[str, Any]):
+def discover_github(settings: Settings, github: GithubSettings):
     """Repositories named or searched for by the `[github]` section, and those it skipped."""
-    from envmine.miners.github import GithubSettings
     from envmine.miners.github.source import discover_github as discover
 
-    return discover(settings, GithubSettings.model_validate(github))
+    return discover(settings, github)
 
 
 @task(retries=1, retry_delay_seconds=30)
@@ -165,7 +165,7 @@ def pipeline(config: dict[str, Any], home: str | None = None, force: bool = Fals
 
     logger = get_run_logger()
     cfg = RunConfig.model_validate(config)
-    settings = Settings.load({"settings": cfg.settings}, home)
+    settings = cfg.settings.at_home(home)
     from prefect.runtime import flow_run
 
     _start_clean(str(flow_run.id or ""))
@@ -177,7 +177,7 @@ def pipeline(config: dict[str, Any], home: str | None = None, force: bool = Fals
     with lifecycle.stop_on_signals(), Catalog.open(settings.catalog_dir) as catalog:
         processed = set() if force else _processed(catalog)
         for source in _all_sources(cfg, settings, catalog):
-            limit = source.max_candidates or (cfg.github.get("max_candidates_per_repo") if source.kind == "github"
+            limit = source.max_candidates or (cfg.github.max_candidates_per_repo if source.kind == "github"
                                                else None) or cfg.run.max_candidates
             resumable = source.kind == "github"
             try:
@@ -247,7 +247,8 @@ def _all_sources(cfg: RunConfig, settings: Settings, catalog) -> list[SourceConf
     named = any(s.kind == "github" for s in found)
     # `languages` alone also filters the repositories named on the command line: it starts a
     # search only when no repository is named.
-    if cfg.github.get("query") or cfg.github.get("repos") or (cfg.github.get("languages") and not named):
+    given = cfg.github.model_fields_set
+    if cfg.github.query or cfg.github.repos or ("languages" in given and cfg.github.languages and not named):
         repos, skipped = discover_github(settings, cfg.github)
         catalog.upsert("rejects", skipped)
         known = {s.repo for s in found if s.kind == "github"}
@@ -280,12 +281,12 @@ def _publish_funnel(counts: dict[str, int]) -> None:
 def run_pipeline(config: RunConfig, home: str | None = None, force: bool = False) -> dict[str, int]:
     """Run the flow with a thread pool sized by the Docker concurrency setting, with Prefect's
     server tied to this process and SIGTERM/SIGINT stopping it within seconds."""
-    settings = Settings.load({"settings": config.settings}, home)
+    settings = config.settings.at_home(home)
     runner = ThreadPoolTaskRunner(max_workers=max(1, settings.docker.concurrency))
     lifecycle.own_server(lifecycle.start_tied_server())
     with lifecycle.stop_on_signals():
         return pipeline.with_options(task_runner=runner)(
-            config=config.model_dump(mode="json"), home=str(settings.home), force=force,
+            config=config.flow_parameters(), home=str(settings.home), force=force,
         )
 
 

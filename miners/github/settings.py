@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, SerializationInfo, field_serializer, model_validator
 
 PERMISSIVE_LICENSES = [
     "mit", "apache-2.0", "bsd-2-clause", "bsd-3-clause", "isc", "0bsd", "unlicense", "zlib",
@@ -65,6 +65,12 @@ class GithubSettings(BaseModel):
     clone: bool = True
     """Fetch each mined repository into the shared clone cache (partial clone)."""
 
+    @field_serializer("tokens", when_used="json")
+    def _tokens_json(self, tokens: list[SecretStr], info: SerializationInfo) -> list[str]:
+        """Masked in JSON, unless the dump is the flow's own parameters (`reveal_secrets`)."""
+        reveal = bool((info.context or {}).get("reveal_secrets"))
+        return [t.get_secret_value() if reveal else str(t) for t in tokens]
+
     @model_validator(mode="after")
     def _app_complete(self) -> GithubSettings:
         if (self.app_id is None) != (self.installation_id is None):
@@ -83,8 +89,3 @@ class GithubSettings(BaseModel):
         if not key:
             raise ValueError(f"GitHub App private key not set: ${self.private_key_env} is empty")
         return key
-
-    @classmethod
-    def from_config(cls, config: dict) -> GithubSettings:
-        """The `[github]` table of a parsed TOML run config (defaults when absent)."""
-        return cls.model_validate(config.get("github", {}))

@@ -259,14 +259,6 @@ def _mine(client: GithubClient, name: str, settings: Settings, gh: GithubSetting
     return result
 
 
-def mine_github_from_config(repo_full_name: str, settings: Settings, github: dict, cursor: str | None = None,
-                            max_candidates: int | None = None,
-                            on_batch: Callable[[Repo, Batch], None] | None = None) -> MineResult:
-    """`mine_github` with settings parsed from a run config's `[github]` table."""
-    gh = GithubSettings.model_validate(github or {})
-    return mine_github(repo_full_name, settings, gh, cursor, max_candidates, on_batch=on_batch)
-
-
 def discover_github(settings: Settings, gh: GithubSettings) -> tuple[list[Repo], list[Reject]]:
     """The repositories to mine (`gh.repos`, else a search), screened; skipped ones as rejects."""
     client = GithubClient(gh, etag_file(settings.cache_dir, gh.base_url, "discovery"))

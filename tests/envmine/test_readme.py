@@ -25,7 +25,7 @@ def test_toml_examples_parse_as_run_configs():
         data = tomllib.loads(block)
         if set(data) <= set(RunConfig.model_fields):
             config = RunConfig.model_validate(data)
-            assert config.sources or config.github
+            assert config.sources or config.github.model_fields_set
             run_blocks += 1
         else:
             TrainConfig.model_validate(data)

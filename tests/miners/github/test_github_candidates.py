@@ -9,6 +9,7 @@ from datetime import datetime, timezone
 import pytest
 from world import gql_issue, gql_pr
 
+from envmine.config import RunConfig
 from envmine.languages import load_language
 from envmine.miners.github import candidates as c
 from envmine.miners.github.cursor import Cursor
@@ -117,10 +118,10 @@ request_budget = 900
 max_wait_s = 30
 """)
     monkeypatch.setenv("MY_TOKENS", "ghp_one, ghp_two")
-    gh = GithubSettings.from_config(config)
+    gh = RunConfig.model_validate(config).github
     assert gh.resolved_tokens() == ["ghp_one", "ghp_two"]
     assert (gh.base_url, gh.min_stars, gh.request_budget, gh.max_wait_s) == ("https://ghe.example.com/api/v3", 20, 900, 30)
     assert "ghp_one" not in repr(GithubSettings(tokens=["ghp_one"]))
-    assert GithubSettings.from_config({}).licenses[:2] == ["mit", "apache-2.0"]
+    assert RunConfig().github.licenses[:2] == ["mit", "apache-2.0"]
     with pytest.raises(ValueError):
         GithubSettings(app_id=3)

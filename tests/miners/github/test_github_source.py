@@ -14,7 +14,8 @@ from world import EXPECTED_CANDIDATES, EXPECTED_REJECTS, t, widgets_world
 from envmine.miners.clone import clone_path
 from envmine.miners.github.client import GithubError
 from envmine.miners.github.cursor import Cursor
-from envmine.miners.github.source import mine_github, mine_github_from_config
+from envmine.miners.github.settings import GithubSettings
+from envmine.miners.github.source import mine_github
 from envmine.warehouse.catalog import Catalog
 
 
@@ -191,10 +192,11 @@ def test_request_budget_stops_cleanly_and_the_next_run_resumes(fake, gh, git_rep
     widgets_world(git_repo, fake)
     config = {"base_url": gh.base_url, "tokens": [TOKEN], "active_within_days": 0, "pr_batch": 3,
               "request_budget": 5, "seconds_between_requests": 0}
-    first = mine_github_from_config("acme/widgets", settings, config)
+    first = mine_github("acme/widgets", settings, GithubSettings.model_validate(config))
     assert [c.pr_number for c in first.candidates] == [2, 4] and first.repo.meta["stopped"] == "request_budget"
     assert first.repo.cursor == Cursor(since=t(130), done=[8]).encode() and len(fake.log) == 5
-    rest = mine_github_from_config("acme/widgets", settings, {**config, "request_budget": 100}, first.repo.cursor)
+    rest = mine_github("acme/widgets", settings, GithubSettings.model_validate({**config, "request_budget": 100}),
+                       first.repo.cursor)
     assert [c.pr_number for c in rest.candidates] == [6] and "stopped" not in rest.repo.meta
 
 
