@@ -18,6 +18,7 @@ import jinja2
 
 from envmine.builders import checkout
 from envmine.builders.base import base_layer, read_ca_bundle
+from envmine.builders.plan import dependency_cutoff
 from envmine.builders.render import make_layer
 from envmine.languages import LanguageSpec, load_language
 from envmine.languages.spec import DependencyCheck, FileRule, Framework, RepoOverride, load_overrides
@@ -49,10 +50,14 @@ class LangPlan:
     """Debian packages of the repo layer (mapped dependencies, overrides)."""
     env: dict[str, str] = field(default_factory=dict)
     resolved_command: str = ""
+    cutoff: str = ""
+    """The date dependencies resolve as of where no lockfile pins them ("" when the install
+    steps take none)."""
 
     def facts(self) -> dict[str, str]:
-        return {"language": self.language, "framework": self.framework, "report_glob": self.report_glob,
-                "repo_packages": ",".join(self.packages), "manifests": ",".join(sorted(self.manifests))}
+        facts = {"language": self.language, "framework": self.framework, "report_glob": self.report_glob,
+                 "repo_packages": ",".join(self.packages), "manifests": ",".join(sorted(self.manifests))}
+        return facts | ({"dependency_cutoff": self.cutoff} if self.cutoff else {})
 
 
 class PlanError(Exception):
@@ -76,6 +81,7 @@ def wanted_files(spec: LanguageSpec, paths: list[str]) -> list[str]:
     patterns += [u.rule.file for u in spec.unreachable if u.rule.contains]
     patterns += [c.file for c in spec.dependency_checks]
     patterns += [m for fw in spec.frameworks for m in fw.manifests]
+    patterns += [o.file for fw in spec.frameworks for o in fw.test_options]
     wanted = [p for p in paths if any(matches_glob(pat, p) for pat in patterns)]
     return sorted(wanted)[:MAX_READ_FILES]
 
@@ -147,30 +153,47 @@ def dependency_packages(spec: LanguageSpec, paths: list[str], files: dict[str, s
     return sorted(packages)
 
 
+def test_option_flags(framework: Framework, paths: list[str], files: dict[str, str]) -> list[str]:
+    """The flags that turn on every build option of the tree that hides test targets."""
+    flags = set()
+    for option in framework.test_options:
+        for path in (p for p in paths if matches_glob(option.file, p)):
+            names = re.findall(option.regex, files.get(path, ""), re.M)
+            flags |= {render_snippet(option.flag, name=n) for n in names if re.fullmatch(option.name, n)}
+    return sorted(flags)
+
+
 def render_snippet(text: str, **context: object) -> str:
     """Render one shell snippet from a spec (Jinja, StrictUndefined)."""
     return _SNIPPETS.from_string(text).render(**context)
 
 
 def plan_language(spec: LanguageSpec, paths: list[str], files: dict[str, str],
-                  override: RepoOverride | None = None, test_files: list[str] | None = None) -> LangPlan:
-    """Decide framework, install steps and test command for a tree; PlanError when unbuildable."""
+                  override: RepoOverride | None = None, test_files: list[str] | None = None,
+                  as_of: str = "") -> LangPlan:
+    """Decide framework, install steps and test command for a tree; PlanError when unbuildable.
+    `as_of` is the date dependencies resolve as of where no lockfile pins them."""
     override = override or RepoOverride()
     check_unreachable(spec, paths, files)
     framework = choose_framework(spec, paths, files, override)
     packages = {*spec.repo_packages, *dependency_packages(spec, paths, files), *override.packages}
-    context = {"results_dir": RESULTS_DIR, "test_files": list(test_files or [])}
+    context = {"results_dir": RESULTS_DIR, "test_files": list(test_files or []), "as_of": as_of,
+               "test_options": " ".join(test_option_flags(framework, paths, files))}
     command = override.test_command or framework.test_command
     manifests = {p: files[p] for p in paths if p in framework.manifests and p in files}
-    install = override.install if override.install is not None else framework.install
+    context["manifests"] = sorted(manifests)
+    install = next(s for s in (override.install, framework.install, spec.install) if s is not None)
+    install = [render_snippet(c, **context) for c in install]
+    prepare = spec.prepare if framework.prepare is None else framework.prepare
+    prepare = [render_snippet(c, **context) for c in prepare]
     return LangPlan(
         language=spec.name, framework=framework.name, runner=override.runner or framework.runner,
         test_command=render_snippet(command, **context).strip(),
         report_glob=override.report_glob or framework.report_glob,
-        install=[render_snippet(c, **context) for c in install],
-        prepare=[render_snippet(c, **context) for c in framework.prepare],
+        install=install, prepare=prepare,
         manifests=manifests, packages=sorted(packages), env={**framework.env, **override.env},
         resolved_command=framework.resolved_command,
+        cutoff=as_of if as_of and any(as_of in c for c in [*install, *prepare]) else "",
     )
 
 
@@ -194,7 +217,8 @@ def lang_layers(plan: LangPlan, spec: LanguageSpec, repo: str, base_commit: str,
         resolved_command=plan.resolved_command,
     )
     task = make_layer("task", "lang/task.Dockerfile.j2", repo_layer.tag, language=plan.language, repo=repo,
-                      base_commit=base_commit, user=user, prepare=plan.prepare)
+                      base_commit=base_commit, user=user, prepare=plan.prepare,
+                      resolved_command=plan.resolved_command)
     return [base, toolchain, repo_layer, task]
 
 
@@ -234,7 +258,8 @@ def plan_lang_env(candidate: Candidate, settings: Settings) -> EnvSpec | Reject:
             raise PlanError(Reason.checkout_failed, f"commit {candidate.base_commit} not in the clone")
         paths = tree_paths(mirror, candidate.base_commit)
         files = checkout.read_files(mirror, candidate.base_commit, wanted_files(spec, paths))
-        plan = plan_language(spec, paths, files, override, candidate.test_files)
+        plan = plan_language(spec, paths, files, override, candidate.test_files,
+                             dependency_cutoff(candidate.created_at))
     except KeyError as exc:
         return _reject(candidate, Reason.language_unsupported, str(exc))
     except (CloneError, checkout.CheckoutError, ValueError) as exc:

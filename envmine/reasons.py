@@ -65,6 +65,15 @@ class Reason(StrEnum):
     language_undetected = "language_undetected"
     """No language spec matches the repository's files."""
     toolchain_unavailable = "toolchain_unavailable"
+    """The project itself needs a toolchain newer than the one here (its language edition,
+    CMake version, Java release). Before issue 10 this code also covered dependencies that need
+    a newer toolchain; catalog rows written then keep it."""
+    dependency_needs_newer_toolchain = "dependency_needs_newer_toolchain"
+    """A dependency needs a newer toolchain than the one here, and no release of it that this
+    toolchain supports fits (or a lockfile pins the too-new one)."""
+    install_script_network = "install_script_network"
+    """A lifecycle script the build cannot skip (the project's own `prepare` build) needs a
+    host the build cannot reach; install scripts that need one are skipped instead."""
     build_failed = "build_failed"
     dependency_install_failed = "dependency_install_failed"
     build_timeout = "build_timeout"
@@ -94,7 +103,9 @@ class Reason(StrEnum):
     oom_killed = "oom_killed"
     """The kernel killed a test process at the sandbox's memory limit."""
     disk_full = "disk_full"
-    """The sandbox's scratch space (/tmp) was full when the tests ended."""
+    """The sandbox's scratch space (/tmp) was full when the tests ended, or the sandbox or a
+    build step wrote past its disk limit and was killed (`Limits.writable_disk`,
+    `DockerSettings.build_disk`)."""
     runner_exit_skipped = "runner_exit_skipped"
     """The test process ended before the runner's normal exit path (e.g. `os._exit(0)`)."""
 

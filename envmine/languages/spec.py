@@ -58,12 +58,18 @@ class Framework(_Strict):
     runner: str
     """Result parser name (see `envmine.validators.parsers.PARSERS`)."""
     detect: list[FileRule] = Field(default_factory=list)
-    install: list[str] = Field(default_factory=list)
-    """Shell commands (Jinja) run in /testbed as the sandbox user in the repo layer, with network."""
-    prepare: list[str] = Field(default_factory=list)
-    """Shell commands (Jinja) run in /testbed as the sandbox user in the task layer, over the
-    full source at the base commit, with network: fetch what the manifests alone cannot
-    (plugins, crates of path members) and compile once so offline test runs are quick."""
+    install: list[str] | None = None
+    """Shell commands (Jinja: `as_of`) run in /testbed as the sandbox user in the repo layer,
+    with network, over the manifests only; None: the language's `install`."""
+    prepare: list[str] | None = None
+    """Shell commands (Jinja: `as_of`, `test_options`) run in /testbed as the sandbox user in
+    the task layer, over the full source at the base commit, with network: the project's own
+    build steps, fetch what the manifests alone cannot (plugins, crates of path members) and
+    compile once so offline test runs only rebuild what a patch touches; None: the
+    language's `prepare`."""
+    test_options: list[BuildOption] = Field(default_factory=list)
+    """Build options that hide test targets, found in the tree and turned on (`test_options`
+    in `prepare` and `test_command`)."""
     manifests: list[str] = Field(default_factory=list)
     """Root files copied into the repo layer before `install` (missing ones are skipped); the
     repo layer's tag covers their text, so tasks with unchanged manifests share it."""
@@ -79,6 +85,22 @@ class Framework(_Strict):
     sentinel: Sentinel | None = None
     """The must-fail test planted in every run, where the runner's report comes from the test
     process itself (see `Sentinel`)."""
+
+
+class BuildOption(_Strict):
+    """Build options that hide test targets (CMake `option(YAML_CPP_BUILD_TESTS ...)`, Meson
+    `option('tests', type: 'boolean')`): each name that `regex` (group 1) finds in a file
+    matching `file` and that `name` matches in full becomes `flag` (Jinja: `name`)."""
+
+    file: str
+    regex: str
+    name: str
+    flag: str
+
+    @field_validator("regex", "name")
+    @classmethod
+    def _compiles(cls, pattern: str) -> str:
+        return _check_regex(pattern)
 
 
 class DependencyCheck(_Strict):
@@ -174,6 +196,10 @@ class LanguageSpec(_Strict):
     registry_toolchain: RegistryToolchain | None = None
     repo_packages: list[str] = Field(default_factory=list)
     """Debian packages every repository of the language gets in its repo layer."""
+    install: list[str] = Field(default_factory=list)
+    """The repo layer's install commands of frameworks that set none (see `Framework.install`)."""
+    prepare: list[str] = Field(default_factory=list)
+    """The task layer's prepare commands of frameworks that set none (see `Framework.prepare`)."""
     frameworks: list[Framework] = Field(default_factory=list)
     """Ways the tests run, first match wins (Python's builder keeps its own logic for now)."""
     dependency_checks: list[DependencyCheck] = Field(default_factory=list)

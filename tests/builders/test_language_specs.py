@@ -216,7 +216,7 @@ def test_manifests_go_into_the_repo_layer_and_key_it():
     assert [layer.name for layer in env.layers] == ["base", "toolchain", "repo", "task"]
     repo = env.layers[2]
     assert set(repo.context_files) == {"manifests/package.json", "manifests/package-lock.json"}
-    assert "RUN if [ -f package-lock.json ]; then npm ci; else npm install; fi" in repo.dockerfile
+    assert "RUN npm ci --ignore-scripts\n" in repo.dockerfile
     assert "ADD testbed.tar /" in env.layers[3].dockerfile
     assert env.test_files == ["__tests__/a.test.js"]
     assert env.toolchain["repo_url"] == "/tmp/x"
@@ -241,7 +241,21 @@ def test_jvm_languages_share_one_toolchain_image():
 
 @pytest.mark.parametrize(("language", "log", "reason"), [
     ("java", "[ERROR] Could not transfer artifact org.x:y:pom:1 from/to central", Reason.dependency_source_unreachable),
-    ("rust", "error: package `foo v1.0.0` cannot be built because it requires rustc 1.88 or newer", Reason.toolchain_unavailable),
+    ("rust", "error: package `foo v1.0.0` cannot be built because it requires rustc 1.88 or newer",
+     Reason.dependency_needs_newer_toolchain),
+    # Cargo 1.85's own words (a Cargo.lock that pins home 0.5.12).
+    ("rust", "error: rustc 1.85.1 is not supported by the following package:\n  home@0.5.12 requires rustc 1.88",
+     Reason.dependency_needs_newer_toolchain),
+    ("rust", "error: feature `edition2024` is required", Reason.toolchain_unavailable),
+    ("go", "go: github.com/a/b@v1.4.0 requires go >= 1.25.0 (running go 1.24.4; GOTOOLCHAIN=local)",
+     Reason.dependency_needs_newer_toolchain),
+    ("go", "go: go.mod requires go >= 1.26 (running go 1.24.4; GOTOOLCHAIN=local)", Reason.toolchain_unavailable),
+    ("javascript", "npm ERR! code EBADENGINE\nnpm ERR! notsup Unsupported engine for vite@7.0.0",
+     Reason.dependency_needs_newer_toolchain),
+    ("typescript", "getaddrinfo ENOTFOUND cdn.example.com\nenvmine: lifecycle script prepare needs the network\n",
+     Reason.install_script_network),
+    ("typescript", "npm ERR! code 1\nenvmine: lifecycle script postinstall needs the network: skipped\n"
+     "src/a.ts(1,1): error TS2304\nenvmine: lifecycle script prepare failed\n", Reason.build_failed),
     ("javascript", "npm error code E404\nnpm error 404 Not Found - GET https://registry.npmjs.org/nope", Reason.dependency_source_unreachable),
     ("go", "go: example.com/x@v1.0.0: unrecognized import path \"example.com/x\"", Reason.dependency_source_unreachable),
     ("go", "all fine", None),
@@ -503,3 +517,81 @@ def test_maven_test_command_runs_the_modules_of_the_test_files(language, test_fi
         assert "-pl" not in args
     else:
         assert selected in args
+
+
+@pytest.mark.parametrize(("language", "lockfile", "command"), [
+    ("javascript", "package-lock.json", "npm ci --ignore-scripts"),
+    ("typescript", "npm-shrinkwrap.json", "npm ci --ignore-scripts"),
+    ("javascript", "yarn.lock", "npx --yes yarn@1.22.22 install --frozen-lockfile --ignore-scripts --non-interactive"),
+    ("typescript", "pnpm-lock.yaml", 'npx --yes "pnpm@$pnpm" install --frozen-lockfile --ignore-scripts'),
+])
+def test_npm_dependencies_install_from_the_lockfile_without_lifecycle_scripts(language, lockfile, command):
+    files = {"package.json": '{"devDependencies": {"jest": "29.7.0"}}', lockfile: "lockfileVersion: '9.0'\n"}
+    plan = plan_language(load_language(language), sorted(files), files, as_of="2026-02-01T00:00:00Z")
+    (install,) = plan.install
+    assert install.endswith(command)
+    assert plan.cutoff == "" and "dependency_cutoff" not in plan.facts()
+    assert set(plan.manifests) == set(files)
+
+
+def test_npm_without_a_lockfile_resolves_as_of_the_change_and_records_how():
+    files = {"package.json": '{"devDependencies": {"jest": "29.7.0"}}'}
+    plan = plan_language(load_language("javascript"), ["package.json"], files, as_of="2026-02-01T00:00:00Z")
+    assert plan.install == [
+        'if npm install --ignore-scripts --before=2026-02-01T00:00:00Z; then echo "as_of 2026-02-01T00:00:00Z"'
+        ' > /opt/envmine/cutoff.txt; else npm install --ignore-scripts && echo "newest 2026-02-01T00:00:00Z"'
+        " > /opt/envmine/cutoff.txt; fi"]
+    assert plan.facts()["dependency_cutoff"] == "2026-02-01T00:00:00Z"
+
+
+def test_npm_lifecycle_scripts_run_in_the_task_layer_over_the_sources():
+    files = {"package.json": '{"devDependencies": {"jest": "29.7.0"}}', "package-lock.json": "{}"}
+    plan = plan_language(load_language("javascript"), sorted(files), files)
+    rebuild, scripts = plan.prepare
+    assert rebuild.startswith("cp package.json /tmp/envmine-package.json && npm pkg delete scripts.preinstall")
+    assert scripts.startswith("for s in preinstall install postinstall prepublish preprepare prepare postprepare;"
+                              ' do npm run --if-present --ignore-scripts "$s"')
+    candidate = Candidate(instance_id="a__b-1", repo="a/b", source="git", repo_url="/tmp/x",
+                          base_commit="0" * 40, head_commit="1" * 40, patch="", test_patch="",
+                          problem_statement="p", created_at="2026-01-01T00:00:00Z", language="javascript")
+    env = lang_spec(candidate, Settings(home="/tmp/envmine-spec-test"), plan, load_language("javascript"), "")
+    task = env.layers[3].dockerfile
+    assert task.index("ADD testbed.tar /") < task.index(scripts) < task.index("git checkout -q -- .")
+
+
+@pytest.mark.parametrize(("language", "cmakelists", "configure"), [
+    ("cpp", 'option(YAML_CPP_BUILD_TESTS "Enable testing" OFF)\noption(YAML_CPP_BUILD_TOOLS "tools" ON)\n'
+     'if(YAML_CPP_BUILD_TESTS)\n  enable_testing()\n  add_subdirectory(test)\nendif()\n',
+     "-DBUILD_TESTING=ON -DYAML_CPP_BUILD_TESTS=ON"),
+    ("cpp", '  OPTION(JSON_BuildTests "Build the unit tests" ${JSON_BuildTests_INIT})\n'
+     'cmake_dependent_option(FMT_TEST "Generate the test target." ON "FMT_MASTER_PROJECT" OFF)\nenable_testing()\n',
+     "-DBUILD_TESTING=ON -DFMT_TEST=ON -DJSON_BuildTests=ON"),
+    ("c", "option(ZLIB_BUILD_TESTING \"\" OFF)\noption(gtest_force_shared_crt \"\" OFF)\nenable_testing()\n",
+     "-DBUILD_TESTING=ON -DZLIB_BUILD_TESTING=ON"),
+    ("c", "enable_testing()\nadd_test(NAME a COMMAND a)\n", "-DBUILD_TESTING=ON"),
+])
+def test_cmake_options_that_hide_tests_are_turned_on_at_configure(language, cmakelists, configure):
+    plan = plan_language(load_language(language), ["CMakeLists.txt"], {"CMakeLists.txt": cmakelists})
+    assert plan.prepare == [f"cmake -S . -B build -DCMAKE_BUILD_TYPE=Debug {configure}", "cmake --build build -j2"]
+
+
+def test_task_layer_restores_only_the_files_its_prepare_steps_rewrote():
+    # A stale index (its stat data came from the host) would make `git checkout -- .` rewrite every
+    # file, newer than the compiled tree, so every test run would recompile everything.
+    plan = plan_language(load_language("cpp"), ["CMakeLists.txt"], {"CMakeLists.txt": "enable_testing()\n"})
+    candidate = Candidate(instance_id="a__b-1", repo="a/b", source="git", repo_url="/tmp/x",
+                          base_commit="0" * 40, head_commit="1" * 40, patch="", test_patch="",
+                          problem_statement="p", created_at="2026-01-01T00:00:00Z", language="cpp")
+    env = lang_spec(candidate, Settings(home="/tmp/envmine-spec-test"), plan, load_language("cpp"), "")
+    task = env.layers[3].dockerfile
+    assert "RUN git update-index -q --refresh > /dev/null; \\\n    cmake -S . -B build" in task
+    assert task.index("cmake --build build -j2") < task.rindex("git update-index -q --refresh") \
+        < task.index("git checkout -q -- .")
+
+
+def test_rust_resolves_versions_the_installed_rustc_supports_and_honours_cargo_lock():
+    plan = plan_language(load_language("rust"), ["Cargo.toml"], {})
+    assert plan.env == {"CARGO_RESOLVER_INCOMPATIBLE_RUST_VERSIONS": "fallback"}
+    assert plan.prepare[0].startswith("if [ -f Cargo.lock ]; then cargo fetch --locked ||")
+    assert "else cargo generate-lockfile && cargo fetch; fi" in plan.prepare[0]
+    assert plan.prepare[1] == "cargo test --offline --no-run"
