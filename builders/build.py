@@ -50,7 +50,8 @@ def build_layer(spec: EnvSpec, layer: LayerSpec, settings: Settings,
             record.status, record.reason, record.log = BuildStatus.failed, Reason.checkout_failed, str(exc)
             return record
         outcome = engine.build_image(layer.tag, layer.dockerfile, context,
-                                     timeout_s=settings.docker.build_timeout_s, on_line=on_line)
+                                     timeout_s=settings.docker.build_timeout_s, on_line=on_line,
+                                     disk=settings.docker.build_disk)
         record.duration_s, record.cpu_s, record.log = outcome.duration_s, outcome.cpu_s, outcome.log
         if not outcome.ok:
             record.status = BuildStatus.failed
@@ -83,6 +84,8 @@ def failure_reason(layer: str, error: str, log: str, language: str = "python") -
     and `build_failed` elsewhere, where it runs `prepare` (fetching and compiling).
     """
     text = f"{log}\n{error}"
+    if error.startswith(engine.DISK_LIMIT_ERROR):
+        return Reason.disk_full
     if "exceeded" in error and "build" in error:
         return Reason.build_timeout
     if layer not in SPEC_CLASSIFIED_LAYERS:

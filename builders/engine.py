@@ -9,11 +9,12 @@ builders/hosts.py decides where and moves images). Everything else passes values
 
 from __future__ import annotations
 
-import glob
 import contextvars
+import glob
 import io
 import os
 import socket
+import subprocess
 import re
 import tarfile
 import threading
@@ -22,6 +23,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
+from importlib.resources import files
 
 import docker
 import docker.errors
@@ -31,13 +33,17 @@ import urllib3
 from docker.models.containers import Container
 
 from envmine.builders.sandbox import Backend, EngineError, ExecResult, Sandbox, sandbox  # noqa: F401 (re-exported)
+from envmine.reasons import Reason
 from envmine.settings import DockerHost, Limits
 
 LOG_TAIL_CHARS = 20_000
-BUILD_NETWORK = "bridge"
-"""Builds run on Docker's bridge network: package registries answer, the host's loopback
-(127.0.0.1: a Prefect server, a database, a Docker API on tcp) does not. Never "host": build
-steps run the repository's own code (setup.py, lifecycle scripts, build.rs)."""
+BUILD_NETWORK = "envmine-build"
+"""Builds run on their own bridge network (and bridge interface), confined by
+envmine/scripts/confine_builds.sh: build steps run the repository's own code (setup.py, npm
+lifecycle scripts, build.rs), so they reach the package registries and nothing else: no host
+service on any host address (loopback, the bridges' gateways, eth0's: Docker's own bridge lets
+all of them through), no other container, no link-local metadata, no neighbour on the egress
+subnet. Never "host"."""
 OWNER_LABELS = ("envmine.run", "envmine.host", "envmine.pid", "envmine.pid_start")
 """Labels that name the process owning a container, so a later run can tell a dead run's
 leftovers from a live run's sandboxes."""
@@ -196,6 +202,79 @@ def image_size(tag: str) -> int:
     return int(client().images.get(tag).attrs["Size"])
 
 
+# -- disk: overlay2 on ext4 has no per-container quota (`--storage-opt size=` needs xfs with
+# pquota), so what a container writes is watched, and the container killed past its limit ----
+
+DISK_POLL_S = 0.25
+"""How often a disk watch asks the engine what a container wrote (~5 ms a question here): a
+writer passes its limit by at most what it writes in one interval (~450 MiB measured)."""
+DISK_LIMIT_ERROR = "a build step wrote past its disk limit"
+
+
+def written_bytes(container_id: str, engine: docker.DockerClient | None = None) -> int | None:
+    """Bytes a container has written over its image (its writable layer, the engine's SizeRw);
+    None when it is gone."""
+    try:
+        found = (engine or client()).api.containers(all=True, size=True, filters={"id": container_id})
+    except ENGINE_ERRORS:
+        return None
+    return int(found[0].get("SizeRw") or 0) if found else None
+
+
+class DiskWatch:
+    """Kills the container it follows once that container has written more than `limit` bytes
+    (Docker size syntax; see `written_bytes`); `hit` says whether it did. A build follows each
+    of its RUN steps in turn. Its thread asks the engine the watch was made for (placement is
+    per context, and a new thread does not inherit it)."""
+
+    def __init__(self, limit: str, container_id: str | None = None) -> None:
+        self.limit, self.container_id, self.hit = docker.utils.parse_bytes(limit), container_id, False
+        self._engine, self._done = client(), threading.Event()
+        threading.Thread(target=self._watch, daemon=True, name="envmine-disk-watch").start()
+
+    def follow(self, container_id: str) -> None:
+        self.container_id = container_id
+
+    def _watch(self) -> None:
+        while not self._done.wait(DISK_POLL_S):
+            followed = self.container_id
+            if followed and (written_bytes(followed, self._engine) or 0) > self.limit:
+                self.hit = True
+                try:
+                    self._engine.api.kill(followed)
+                except ENGINE_ERRORS:
+                    pass  # it ended by itself meanwhile
+
+    def stop(self) -> bool:
+        """Stop watching; whether the limit was hit."""
+        self._done.set()
+        return self.hit
+
+
+_CONFINED: set[str] = set()
+"""The engines (base URLs) whose build network this process has ensured."""
+
+
+def ensure_build_network() -> None:
+    """Create the build network on the placed engine when it is missing (its containers cannot
+    talk to each other), and, when this process is root beside a local engine, apply its firewall
+    rules (idempotent); elsewhere `envmine setup`, run as root on the engine's host, applies them."""
+    engine = client()
+    if engine.api.base_url in _CONFINED:
+        return
+    with _engine_call("build network"):
+        if not engine.networks.list(names=[BUILD_NETWORK]):
+            engine.networks.create(BUILD_NETWORK, driver="bridge", options={
+                "com.docker.network.bridge.name": BUILD_NETWORK,
+                "com.docker.network.bridge.enable_icc": "false"})
+    if os.geteuid() == 0 and engine.api.base_url.startswith("http+docker://local"):
+        script = files("envmine.scripts").joinpath("confine_builds.sh")
+        done = subprocess.run(["bash", str(script), BUILD_NETWORK], capture_output=True, text=True)
+        if done.returncode != 0:
+            raise EngineError(f"could not confine the build network: {done.stderr.strip()[-500:]}")
+    _CONFINED.add(engine.api.base_url)
+
+
 @dataclass
 class BuildOutcome:
     ok: bool
@@ -213,14 +292,18 @@ def build_image(
     timeout_s: int = 1800,
     on_line: Callable[[str], None] | None = None,
     network: str = BUILD_NETWORK,
+    disk: str = "10g",
 ) -> BuildOutcome:
     """Build `dockerfile` with `context_files` as its context, streaming the log to `on_line`.
 
     `network` is the build containers' network mode: `bridge` (registries, not the host's
-    loopback) or `none` (steps that need nothing from outside)."""
+    loopback) or `none` (steps that need nothing from outside). A RUN step that writes more
+    than `disk` is killed, and the error starts with DISK_LIMIT_ERROR."""
     context = _tar({"Dockerfile": dockerfile, **(context_files or {})})
-    start, lines, error, meter = time.monotonic(), [], "", StepCpuMeter()
+    start, lines, error, meter, watch = time.monotonic(), [], "", StepCpuMeter(), DiskWatch(disk)
     try:
+        if network == BUILD_NETWORK:
+            ensure_build_network()
         stream = client().api.build(
             fileobj=context, custom_context=True, tag=tag, rm=True, forcerm=True,
             decode=True, timeout=timeout_s, network_mode=network,
@@ -233,6 +316,8 @@ def build_image(
             if text:
                 lines.append(text)
                 meter.saw(text)
+                if step := STEP_CONTAINER.search(text):
+                    watch.follow(step.group(1))
                 if on_line:
                     on_line(text.rstrip())
             if time.monotonic() - start > timeout_s:
@@ -244,6 +329,8 @@ def build_image(
         silent = isinstance(exc, (requests.exceptions.Timeout, urllib3.exceptions.ReadTimeoutError)) \
             or "Read timed out" in str(exc)
         error = f"build exceeded {timeout_s}s (no output from the engine)" if silent else f"{type(exc).__name__}: {exc}"
+    if watch.stop():
+        error = f"{DISK_LIMIT_ERROR} ({disk}): {error}"
     log = "".join(lines)[-LOG_TAIL_CHARS:]
     return BuildOutcome(ok=not error, log=log, duration_s=time.monotonic() - start, error=error,
                         cpu_s=meter.total())
@@ -273,22 +360,28 @@ def _engine_call(what: str) -> Iterator[None]:
 class DockerSandbox(Sandbox):
     """A running container with no network, a non-root user and resource limits."""
 
-    def __init__(self, container: Container, user: str):
+    def __init__(self, container: Container, user: str, disk: DiskWatch | None = None):
         self.container = container
         self.user = user
+        self.disk = disk
 
     def exec(self, command: str, timeout_s: int = 600, user: str | None = None,
              workdir: str = "/testbed", env: dict[str, str] | None = None) -> ExecResult:
-        """Run `command` under bash with a hard wall-clock limit (coreutils `timeout`)."""
+        """Run `command` under bash with a hard wall-clock limit (coreutils `timeout`).
+
+        Once the disk watch has killed the sandbox, every command ends with `limit` set."""
         wrapped = ["timeout", "--kill-after=5", str(timeout_s), "bash", "-lc", command]
         start = time.monotonic()
+        if self.disk and self.disk.hit:
+            return ExecResult(None, "", False, 0.0, limit=Reason.disk_full.value)
         with _engine_call("exec"):
             code, out = self.container.exec_run(
                 wrapped, user=user or self.user, workdir=workdir, environment=env or {}, demux=False,
             )
         text = (out or b"").decode("utf-8", errors="replace")
-        timed_out = code in (124, 137)
-        return ExecResult(code, text[-LOG_TAIL_CHARS:], timed_out, time.monotonic() - start)
+        limit = Reason.disk_full.value if self.disk and self.disk.hit else ""
+        timed_out = code in (124, 137) and not limit
+        return ExecResult(code, text[-LOG_TAIL_CHARS:], timed_out, time.monotonic() - start, limit=limit)
 
     def cpu_s(self) -> float | None:
         """CPU-seconds the sandbox has used since it started (all its processes)."""
@@ -315,6 +408,8 @@ class DockerSandbox(Sandbox):
             return extracted.read() if extracted else None
 
     def close(self) -> None:
+        if self.disk:
+            self.disk.stop()
         try:
             self.container.remove(force=True)
         except ENGINE_ERRORS:
@@ -343,7 +438,7 @@ class DockerBackend(Backend):
             )
         except ENGINE_ERRORS as exc:
             raise EngineError(f"could not start a sandbox from {image}: {exc}") from exc
-        return DockerSandbox(container, user)
+        return DockerSandbox(container, user, DiskWatch(limits.writable_disk, container.id))
 
     def remove_run(self, run_id: str) -> list[str]:
         if self.host:

@@ -57,6 +57,10 @@ class Limits(BaseModel):
     disk: str = "1g"
     """Size of the writable tmpfs mounts (/tmp)."""
 
+    writable_disk: str = "2g"
+    """Bytes the sandbox may write to its container filesystem outside /tmp (/testbed, home
+    folders, the test log: the engine's writable layer); past it the sandbox is killed and the
+    run is named `disk_full`."""
 
 class DockerHost(BaseModel):
     """One Docker engine that builds and sandboxes may go to. In TOML a plain URL string is
@@ -124,6 +128,9 @@ class DockerSettings(BaseModel):
     ca_bundle: str | None = None
     """Extra CA bundle installed into every image; default: the host's system bundle."""
     build_timeout_s: int = 1800
+    build_disk: str = "10g"
+    """Bytes one build step (a RUN: dependency installs, the repository's setup.py) may write;
+    past it the step is killed and the build fails with `disk_full`."""
     concurrency: int = 2
     """How many Docker builds or sandboxes the flow runs at once."""
     sandbox_user: str = "envmine"

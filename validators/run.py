@@ -120,7 +120,7 @@ def run_in(box: Sandbox, image: str, spec: EnvSpec, phase: str, patches: list[st
         and not problems, duration_s=round(result.duration_s, 3), cpu_s=_cpu_since(box, cpu_before),
         tests=integrity.tests, log=_log(head, evidence, notes), patches=evidence.patches,
         tampering=evidence.tampering, forgery=integrity.forgery, sentinel=integrity.sentinel,
-        limit=evidence.limit if evidence.limit in LIMITS else "",
+        limit=result.limit or (evidence.limit if evidence.limit in LIMITS else ""),
     )
     return run, parse_leak_output(head) if leak else None
 

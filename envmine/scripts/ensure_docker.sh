@@ -21,7 +21,16 @@ if [ ${#need_apt[@]} -gt 0 ]; then
     apt-get install -y -qq "${need_apt[@]}" >/dev/null
 fi
 
+confine() {  # the build network's firewall (see confine_builds.sh), on this engine's host
+    if [ "$(id -u)" = 0 ]; then
+        bash "$(dirname "$0")/confine_builds.sh"
+    else
+        echo "envmine: not root: builds are confined only once root runs \`envmine setup\`" >&2
+    fi
+}
+
 if docker info >/dev/null 2>&1; then
+    confine
     exit 0
 fi
 
@@ -35,6 +44,7 @@ setsid nohup dockerd >"$log" 2>&1 < /dev/null &
 for _ in $(seq 1 60); do
     if docker info >/dev/null 2>&1; then
         echo "envmine: Docker engine is up"
+        confine
         exit 0
     fi
     sleep 1

@@ -127,3 +127,45 @@ def tiny_envs(docker_engine, tmp_path_factory):
     yield settings, shas, built
     for spec, _ in built:
         docker_engine.remove_image(spec.image)
+
+
+class Listener:
+    """A TCP listener on all the host's addresses (0.0.0.0) that counts who connects."""
+
+    def __init__(self):
+        import socket
+        import threading
+
+        self.sock = socket.socket()
+        self.sock.bind(("0.0.0.0", 0))
+        self.sock.listen(8)
+        self.port = self.sock.getsockname()[1]
+        self.peers: list[tuple] = []
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, peer = self.sock.accept()
+            except OSError:
+                return
+            self.peers.append(peer)
+            conn.close()
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+@pytest.fixture
+def listener():
+    """A host service a build must not reach (see `Listener`)."""
+    server = Listener()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def host_addresses() -> list[str]:
+    """Every IPv4 address of this host: loopback, eth0's, each bridge's gateway (docker0, ...)."""
+    out = subprocess.run(["ip", "-4", "-o", "addr", "show"], check=True, capture_output=True, text=True).stdout
+    return [line.split()[3].split("/")[0] for line in out.splitlines()]

@@ -3,8 +3,6 @@ how the dependency cutoff went is recorded. Real Docker builds of a real Python 
 
 from __future__ import annotations
 
-import socket
-import threading
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -13,8 +11,9 @@ import pytest
 from envmine.builders import engine
 from envmine.builders.build import build_env
 from envmine.builders.plan import plan_env
-from envmine.records import Candidate, EnvSpec
-from envmine.settings import Settings
+from envmine.reasons import Reason
+from envmine.records import BuildStatus, Candidate, EnvSpec
+from envmine.settings import DockerSettings, Settings
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
@@ -30,56 +29,44 @@ version = "0.1.0"
 [project.optional-dependencies]
 test = ["pytest>=7"]
 """
-# The hostile part: the project's own setup.py, run by `pip install -e .` in the task layer.
+# The hostile part: the project's own setup.py, run by `pip install -e .` in the task layer. It
+# tries every address of the host (a listener on 0.0.0.0 answers on each) and its own gateway.
 SETUP_PY = """\
 import socket
 from setuptools import setup
 
-try:
-    socket.create_connection(("127.0.0.1", {port}), timeout=5).close()
-    result = "reached"
-except OSError as exc:
-    result = f"blocked: {{exc}}"
+def gateway():
+    for line in open("/proc/net/route").read().splitlines()[1:]:
+        fields = line.split()
+        if fields[1] == "00000000":
+            return socket.inet_ntoa(bytes.fromhex(fields[2])[::-1])
+    return "no-gateway"
+
+results = []
+for host in [*{hosts}, gateway()]:
+    try:
+        socket.create_connection((host, {port}), timeout=3).close()
+        results.append(f"{{host}} reached")
+    except OSError as exc:
+        results.append(f"{{host}} blocked: {{exc}}")
 with open("/opt/envmine/egress-probe.txt", "w") as out:
-    out.write(result)
+    out.write("\\n".join(results))
+setup()
+"""
+# A setup.py that fills the disk while the image builds.
+SETUP_FILL = """\
+from setuptools import setup
+
+with open("/testbed/fill.bin", "wb") as out:
+    for _ in range(3 * 1024):
+        out.write(b"0" * (1 << 20))
 setup()
 """
 
 
-class Listener:
-    """A TCP listener on the host's loopback that counts who connects."""
-
-    def __init__(self):
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(8)
-        self.port = self.sock.getsockname()[1]
-        self.peers: list[tuple] = []
-        threading.Thread(target=self._serve, daemon=True).start()
-
-    def _serve(self) -> None:
-        while True:
-            try:
-                conn, peer = self.sock.accept()
-            except OSError:
-                return
-            self.peers.append(peer)
-            conn.close()
-
-    def close(self) -> None:
-        self.sock.close()
-
-
-@pytest.fixture
-def listener():
-    server = Listener()
-    yield server
-    server.close()
-
-
-def _probe_repo(root: Path, port: int, git) -> tuple[Path, str]:
+def _probe_repo(root: Path, port: int, git, setup_py: str = SETUP_PY, hosts: list[str] = ()) -> tuple[Path, str]:
     repo = root / "probe"
-    files = {"pyproject.toml": PYPROJECT, "setup.py": SETUP_PY.format(port=port),
+    files = {"pyproject.toml": PYPROJECT, "setup.py": setup_py.format(port=port, hosts=list(hosts)),
              "probe/__init__.py": "def one():\n    return 1\n",
              "tests/test_probe.py": "from probe import one\n\ndef test_one():\n    assert one() == 1\n"}
     for path, text in files.items():
@@ -122,8 +109,8 @@ def _os_tag() -> str:
     return tags[0].split(":", 1)[1]
 
 
-def test_setup_py_cannot_reach_the_host_loopback_and_the_cutoff_is_recorded(listener, tmp_path):
-    repo, sha = _probe_repo(tmp_path, listener.port, _git)
+def test_setup_py_cannot_reach_the_host_loopback_and_the_cutoff_is_recorded(listener, tmp_path, host_addresses):
+    repo, sha = _probe_repo(tmp_path, listener.port, _git, hosts=host_addresses)
     settings = Settings(home=tmp_path / "home")
     spec = plan_env(_candidate(repo, sha, datetime(2026, 1, 1, tzinfo=timezone.utc), 1), settings)
     assert isinstance(spec, EnvSpec), spec
@@ -131,7 +118,12 @@ def test_setup_py_cannot_reach_the_host_loopback_and_the_cutoff_is_recorded(list
     try:
         assert reject is None, reject
         probe = engine.read_image_file(spec.image, "/opt/envmine/egress-probe.txt")
-        assert probe is not None and probe.decode().startswith("blocked"), probe  # setup.py ran, and failed to connect
+        assert probe is not None, "setup.py did not run"
+        lines = probe.decode().splitlines()
+        tried = [line.split()[0] for line in lines]
+        assert {"127.0.0.1", "172.17.0.1"} <= set(tried) and len(tried) == len(host_addresses) + 1, lines
+        assert "no-gateway" not in tried
+        assert all(" blocked: " in line for line in lines), lines  # and it failed to connect to any
         assert listener.peers == []
         repo_build = next(b for b in builds if b.layer == "repo")
         assert repo_build.dependency_resolution == "as_of"
@@ -152,5 +144,20 @@ def test_a_cutoff_that_cannot_be_met_is_recorded_as_newest(tmp_path, listener):
         repo_build = next(b for b in builds if b.layer == "repo")
         assert repo_build.dependency_resolution == "newest"
         assert listener.peers == []
+    finally:
+        engine.remove_image(spec.image)
+
+
+def test_a_setup_py_writing_3_gib_stops_the_build_as_disk_full(tmp_path, listener):
+    repo, sha = _probe_repo(tmp_path, listener.port, _git, SETUP_FILL)
+    settings = Settings(home=tmp_path / "home", docker=DockerSettings(build_disk="1g"))
+    spec = plan_env(_candidate(repo, sha, datetime(2026, 1, 1, tzinfo=timezone.utc), 3), settings)
+    assert isinstance(spec, EnvSpec), spec
+    builds, reject = build_env(spec, settings)
+    try:
+        assert reject is not None and reject.reason == Reason.disk_full, reject
+        assert builds[-1].status == BuildStatus.failed and builds[-1].reason == Reason.disk_full
+        assert engine.DISK_LIMIT_ERROR in builds[-1].log
+        assert not engine.image_exists(spec.image)
     finally:
         engine.remove_image(spec.image)

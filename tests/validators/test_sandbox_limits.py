@@ -48,3 +48,73 @@ def test_a_huge_report_is_not_read(task):
     assert reward.reward == 0.0 and reward.reason == Reason.report_too_large
     instance = task[0]
     assert client().containers.list(all=True, filters={"ancestor": instance.image}) == []
+
+
+class WriteMeter:
+    """The most any container of `image` has written over its image while it ran (the engine's
+    SizeRw, sampled every 0.1 s), and the data root's filesystem use before and after."""
+
+    def __init__(self, image: str):
+        import shutil
+        import threading
+
+        self.image, self.peak, self._done = image, 0, threading.Event()
+        self._root = client().info()["DockerRootDir"]
+        self.used_before = shutil.disk_usage(self._root).used
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+
+    def _sample(self) -> None:
+        while not self._done.wait(0.1):
+            for found in client().api.containers(all=True, size=True, filters={"ancestor": self.image}):
+                self.peak = max(self.peak, int(found.get("SizeRw") or 0))
+
+    def stop(self) -> int:
+        """Bytes the data root's filesystem grew by (other writers on the machine included)."""
+        import shutil
+
+        self._done.set()
+        self._thread.join()
+        return shutil.disk_usage(self._root).used - self.used_before
+
+
+def with_code_limited(task, code: str, writable_disk: str = "512m"):
+    instance, built, settings = task
+    limited = settings.model_copy(deep=True)
+    limited.validation.limits.writable_disk = writable_disk
+    meter = WriteMeter(instance.image)
+    diff = vi.diff_of(built.repo, {"calc.py": scenarios.CALC.replace("a - b", "a + b") + "\n\n" + code})
+    reward = grade_diff(instance, diff, limited)
+    return reward, meter
+
+
+def assert_bounded(meter: WriteMeter, image: str) -> None:
+    growth = meter.stop()
+    limit = 512 << 20
+    # It wrote past the limit (the attack ran), and was killed within one poll's worth of writes.
+    assert limit < meter.peak < limit + (1 << 30), meter.peak
+    assert growth < 1 << 30, growth  # what it wrote went with the container
+    assert client().containers.list(all=True, filters={"ancestor": image}) == []
+
+
+def test_writing_3_gib_into_the_testbed_is_named_disk_full(task):
+    code = ("import os as _os\n"
+            "with open('/testbed/envmine-fill.bin', 'wb') as _f:\n"
+            "    for _ in range(3 * 1024):\n"
+            "        _f.write(b'0' * (1 << 20))\n")
+    reward, meter = with_code_limited(task, code)
+    assert reward.reward == 0.0 and reward.reason == Reason.disk_full, reward.detail
+    assert_bounded(meter, task[0].image)
+
+
+def test_a_1_6_gb_stdout_flood_is_named_disk_full(task):
+    # After pytest has ended (its capture undone), straight into the test log's file.
+    code = ("import atexit as _ae, os as _os\n"
+            "def _flood():\n"
+            "    line = b'x' * (1 << 20)\n"
+            "    for _ in range(1600):\n"
+            "        _os.write(1, line)\n"
+            "_ae.register(_flood)\n")
+    reward, meter = with_code_limited(task, code)
+    assert reward.reward == 0.0 and reward.reason == Reason.disk_full, reward.detail
+    assert_bounded(meter, task[0].image)
