@@ -256,12 +256,15 @@ def train(
     home: HomeOpt = None,
 ) -> None:
     """Train a policy with GRPO on the curated set (or a toy environment), resuming checkpoints."""
-    from envmine.rl.train import train as run_training
+    from envmine.rl.config import load_train_config
 
     path = _home(home)
     if not config.is_file():
         raise typer.BadParameter(f"config file not found: {config}")
-    result = run_training(config, home=path, max_steps=max_steps)
+    cfg = _load(load_train_config, config)
+    from envmine.rl.train import train_config
+
+    result = train_config(cfg, home=path, max_steps=max_steps)
     table = Table(title=f"GRPO run {result.run_dir}")
     table.add_column("step", justify="right")
     table.add_column("mean reward", justify="right")

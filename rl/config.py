@@ -31,6 +31,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from envmine.config_check import validate_config
 from envmine.rl.perturb import PerturbConfig
 from envmine.rl.rubric_reward import JudgeConfig, RubricWeights
 from envmine.settings import read_config
@@ -148,5 +149,5 @@ class TrainConfig(_Section):
 
 
 def load_train_config(path: str | Path) -> TrainConfig:
-    """Parse and validate a training config; unknown keys are errors."""
-    return TrainConfig.model_validate(read_config(path))
+    """Parse and validate a training config; unknown keys are `ConfigError`s naming the valid ones."""
+    return validate_config(TrainConfig, read_config(path), where=str(path))

@@ -39,7 +39,7 @@ from typing import Any
 
 from envmine.rl import grpo, perturb, rubric_reward
 from envmine.rl.backends.factory import make_backend
-from envmine.rl.config import TrainConfig, load_train_config
+from envmine.rl.config import TrainConfig
 from envmine.rl.formats import get_format
 from envmine.rl.models import load_model
 from envmine.rl.rollout import rollout_groups
@@ -56,11 +56,6 @@ class TrainResult:
     steps_done: int
     mean_rewards: list[float] = field(default_factory=list)
     metrics: list[dict[str, Any]] = field(default_factory=list)
-
-
-def train(config_path: str | Path, home: str | Path | None = None, max_steps: int | None = None) -> TrainResult:
-    """`envmine train --config FILE`: run (or resume) the configured GRPO training."""
-    return train_config(load_train_config(config_path), home, max_steps)
 
 
 def train_config(cfg: TrainConfig, home: str | Path | None = None, max_steps: int | None = None) -> TrainResult:

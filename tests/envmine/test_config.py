@@ -119,3 +119,12 @@ def test_the_home_comes_from_the_argument_then_the_config_then_the_environment(t
     assert from_file.settings.at_home(tmp_path / "arg").home == (tmp_path / "arg").resolve()
     assert from_file.settings.at_home().home == (tmp_path / "toml").resolve()
     assert RunConfig().settings.at_home().home == (tmp_path / "env").resolve()
+
+
+def test_a_bad_training_config_is_reported_by_the_cli(tmp_path):
+    path = tmp_path / "train.toml"
+    path.write_text("[optim]\nlearning_rate = 1e-3\n")
+    result = CliRunner().invoke(app, ["train", "--config", str(path), "--home", str(tmp_path / "h")])
+    said = " ".join(result.output.split())
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "optim.learning_rate: unknown key (valid: " in said and " lr," in said

@@ -215,7 +215,8 @@ def test_short_grpo_run_on_toy_env_raises_mean_reward(tmp_path):
     assert again.steps_done == 22 and len(again.mean_rewards) == 2
 
 
-@pytest.mark.parametrize("preset", ["configs/rl/toy.toml", "configs/rl/grpo_docker.toml"])
+@pytest.mark.parametrize("preset", ["configs/rl/toy.toml", "configs/rl/grpo_docker.toml",
+                                    "configs/rl/grpo_docker_tiny.toml"])
 def test_presets_are_valid_configs(preset):
     cfg = load_train_config(preset)
     assert cfg.optim.eps_high > cfg.optim.eps_low and cfg.optim.kl_coef == 0.0
