@@ -238,7 +238,14 @@ class TaskInstance(Record):
     report_glob: str = "*"
     """Which files the test command writes are reports for `runner` (see EnvSpec.report_glob)."""
     stability: dict[str, float] = Field(default_factory=dict)
-    """Per-test pass rate over the repeated `after` runs (1.0 = always passed)."""
+    """Per-test pass rate over the repeated `after` runs (1.0 = always passed), for the
+    FAIL_TO_PASS, PASS_TO_PASS and flaky tests."""
+    test_categories: dict[str, str] = Field(default_factory=dict)
+    """Multi-SWE-bench's category of every test that passed in every `after` run, from its
+    `before` status: `p2p` (passed), `f2p` (failed or errored), `s2p` (skipped), `n2p` (absent)."""
+    flaky_tests: list[str] = Field(default_factory=list)
+    """Tests whose repeated `before` or `after` runs disagree: in neither FAIL_TO_PASS nor
+    PASS_TO_PASS (their pass rates are in `stability` and the `validations` table)."""
     modified_functions: list[str] = Field(default_factory=list)
     """Functions and classes the gold patch changes (`path::Class.method`)."""
     provenance: dict[str, str] = Field(default_factory=dict)

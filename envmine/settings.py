@@ -149,8 +149,14 @@ class ValidationSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     limits: Limits = Field(default_factory=Limits)
-    after_runs: int = 2
-    """How many times the `after` state runs; tests that disagree are flaky."""
+    before_runs: int = Field(default=1, ge=1)
+    """How many times the `before` state (test patch only) runs; a test that passes in some of
+    them and not in others is flaky."""
+    after_runs: int = Field(default=2, ge=1)
+    """How many times the `after` state runs; a test that passes in some of them and not in
+    others is flaky. Flaky tests are left out of FAIL_TO_PASS and PASS_TO_PASS (recorded in the
+    instance's `flaky_tests`); the candidate is rejected `flaky` only when no stable
+    FAIL_TO_PASS test remains."""
     max_patch_lines: int = 2000
     compile_failure_counts_as_fail: bool = True
     """SWE-bench-java's policy for compiled languages (specs with `compiled = true`): when the

@@ -8,23 +8,32 @@ container, never from the log; a run counts only when the eval script's nonce-st
 and end markers were seen and a report was parsed (`TestRun.suite_ran`), and its exit code
 must agree with the report.
 
-Semantics (SWE-bench's):
-- FAIL_TO_PASS: failed, errored or absent before (a module that cannot be imported before the
-  fix has no test entries), and passed in every `after` run.
-- PASS_TO_PASS: passed before and passed in every `after` run.
-- Skipped tests are in neither list.
+Semantics (SWE-bench's, with Multi-SWE-bench's `base` run):
+- Three states run: `before` (the test patch only), `after` (test patch + gold patch) and,
+  when needed, `base` (neither patch: the repository as it was).
+- Each test that passes in every `after` run gets Multi-SWE-bench's category from its `before`
+  status: `p2p` (passed), `f2p` (failed or errored), `s2p` (skipped), `n2p` (absent: its module
+  could not import or its package could not compile before the fix).
+- PASS_TO_PASS: `p2p`, and an `f2p` (errored) or `n2p` test that the test patch neither adds
+  nor changes and that passes at `base` too: it has no verdict of its own before (the test
+  patch broke its module's import or compile), so it proves nothing about the fix.
+- FAIL_TO_PASS: `f2p` tests that failed before, and the other `f2p`/`n2p` tests: the ones the
+  test patch adds or changes, or that do not pass at `base`. `s2p` tests are in neither list.
+- Flaky: a test that passed in some but not all runs of one state (`before` or `after`) is in
+  neither list and is recorded (`Grade.flaky`); the task stays valid while FAIL_TO_PASS
+  remains, and is rejected `flaky` only when nothing stable does.
 
 Compiled languages (SWE-bench-java's policy, `ValidationSettings.compile_failure_counts_as_fail`):
 a test patch that uses an API the fix adds does not compile before the fix, so the `before` run
 ends non-zero with no test results at all. When the caller allows it (`before_may_not_compile`)
-and the run looks exactly like that (`is_compile_failure`), every test that passes in all
-`after` runs is FAIL_TO_PASS and PASS_TO_PASS is empty (no test ran before). The `after` runs
-are held to the usual rules.
+and the run looks exactly like that (`is_compile_failure`), the `before` run is graded as
+"every test absent" (`n2p`) instead of rejected. The `after` runs are held to the usual rules.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import re
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from envmine.reasons import Reason
@@ -36,6 +45,11 @@ MISSING = "MISSING"
 BEFORE_RAN = "ran"
 COMPILE_FAILURE = "compile_failure"
 """`Grade.before` (and the instance's provenance `before`) when the tests did not compile before."""
+NO_VERDICT = (TestStatus.error, None)
+"""`before` statuses that say nothing about the test itself: it errored outside its body or
+was absent (its module did not import, its package did not compile)."""
+CATEGORY = {PASS: "p2p", TestStatus.failed: "f2p", TestStatus.error: "f2p", TestStatus.skipped: "s2p", None: "n2p"}
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 @dataclass
@@ -52,6 +66,14 @@ class Grade:
     before: str = BEFORE_RAN
     """How the `before` run was read: `ran` (its report), or `compile_failure` (no report: the
     tests could not compile before the fix)."""
+    categories: dict[str, str] = field(default_factory=dict)
+    """Per test that passed in every `after` run: `p2p`, `f2p`, `s2p` or `n2p` (Multi-SWE-bench's,
+    from its `before` status)."""
+    flaky: list[str] = field(default_factory=list)
+    """Tests whose repeated runs of one state disagree: left out of both lists."""
+    base: str = ""
+    """The `base` run, when one was graded: `ran` (its report), `no_results` (it ended without
+    any: no test existed yet, or none compiled), "" (not run: no test needed it)."""
 
     @property
     def ok(self) -> bool:
@@ -117,45 +139,108 @@ def is_compile_failure(run: TestRun) -> bool:
             and not run.tests and all(method != "failed" for method in run.patches.values()))
 
 
-def grade(before: TestRun, after_runs: list[TestRun], before_may_not_compile: bool = False) -> Grade:
-    """Grade a candidate from its `before` run (test patch only) and its `after` runs.
+def grade(before: TestRun | Sequence[TestRun], after_runs: list[TestRun], before_may_not_compile: bool = False,
+          base: TestRun | None = None, changed: Collection[str] = ()) -> Grade:
+    """Grade a candidate from its `before` run(s) (test patch only), its `after` runs and, when
+    some test has no verdict before (`needs_base`), its `base` run (neither patch).
 
-    With `before_may_not_compile` (a compiled language, and the setting on), a `before` run
-    that `is_compile_failure` is graded as "every test failed to compile" instead of rejected.
+    `changed` holds the test ids the test patch adds or changes (`changed_test_ids`). Without a
+    `base` run, a test without a verdict before is FAIL_TO_PASS, as SWE-bench counts it. With
+    `before_may_not_compile` (a compiled language, and the setting on), a `before` run that
+    `is_compile_failure` is graded as "no test compiled" instead of rejected.
     """
-    if not after_runs:
-        raise ValueError("grade needs at least one after run")
-    compile_failed = before_may_not_compile and is_compile_failure(before)
+    before_runs = [before] if isinstance(before, TestRun) else list(before)
+    if not after_runs or not before_runs:
+        raise ValueError("grade needs at least one before and one after run")
+    compile_failed = before_may_not_compile and all(is_compile_failure(run) for run in before_runs)
     state = COMPILE_FAILURE if compile_failed else BEFORE_RAN
-    for run in (*(() if compile_failed else (before,)), *after_runs):
+    for run in (*(() if compile_failed else before_runs), *after_runs):
         problem = run_problem(run)
         if problem:
             return Grade(reason=problem[0], detail=problem[1], before=state)
-    verdict = _grade_tests(before, after_runs)
-    verdict.before = state
+    base_state = _base_state(base)
+    if base_state not in ("", "ran", "no_results"):
+        return Grade(reason=base_state[0], detail=base_state[1], before=state)
+    verdict = _grade_tests(before_runs, after_runs, base, set(changed))
+    verdict.before, verdict.base = state, base_state
     return verdict
 
 
-def _grade_tests(before: TestRun, after_runs: list[TestRun]) -> Grade:
-    """F2P/P2P, flakiness and breakage from trustworthy runs (an empty `before` counts every
-    test as not passing before)."""
+def _base_state(base: TestRun | None) -> str | tuple[Reason, str]:
+    """"" (no base run), `ran`, `no_results` (ended by itself without results), or the problem."""
+    if base is None:
+        return ""
+    if is_compile_failure(base):
+        return "no_results"
+    return run_problem(base) or "ran"
+
+
+def needs_base(before: Sequence[TestRun], after_runs: list[TestRun], changed: Collection[str] = ()) -> list[str]:
+    """The tests whose category hangs on the `base` run: they pass in every `after` run, have no
+    verdict before (`NO_VERDICT` in every `before` run) and the test patch does not touch them."""
+    stable = set.intersection(*({t for t, s in run.tests.items() if s == PASS} for run in after_runs))
+    return sorted(t for t in stable if t not in changed
+                  and all(run.tests.get(t) in NO_VERDICT for run in before))
+
+
+def _grade_tests(before_runs: list[TestRun], after_runs: list[TestRun], base: TestRun | None,
+                 changed: set[str]) -> Grade:
+    """F2P/P2P, categories, flakiness and breakage from trustworthy runs."""
     after_ids = sorted(set().union(*(run.tests for run in after_runs)))
     stability = {t: _pass_rate(t, after_runs) for t in after_ids}
-    flaky = [t for t in after_ids if 0.0 < stability[t] < 1.0 and _relevant(t, before, after_runs)]
-    if flaky:
-        return Grade(stability=stability, reason=Reason.flaky, detail=f"after runs disagree on {flaky[:5]}")
-    broken = sorted(t for t, s in before.tests.items() if s == PASS and stability.get(t, 0.0) == 0.0
+    flaky = sorted({t for t in after_ids if 0.0 < stability[t] < 1.0}
+                   | {t for t in set().union(*(run.tests for run in before_runs))
+                      if 0.0 < _pass_rate(t, before_runs) < 1.0})
+    broken = sorted(t for t in set(before_runs[0].tests) - set(flaky)
+                    if _pass_rate(t, before_runs) == 1.0 and stability.get(t, 0.0) == 0.0
                     and not _skipped_after(t, after_runs))
     if broken:
-        return Grade(stability=stability, reason=Reason.gold_patch_breaks_tests,
+        return Grade(stability=stability, flaky=flaky, reason=Reason.gold_patch_breaks_tests,
                      detail=f"passed before, fail after: {broken[:5]}")
-    fail_to_pass = [t for t in after_ids if stability[t] == 1.0 and before.tests.get(t) != PASS
-                    and before.tests.get(t) != TestStatus.skipped]
-    pass_to_pass = [t for t in after_ids if stability[t] == 1.0 and before.tests.get(t) == PASS]
+    categories = {t: CATEGORY[_before_status(t, before_runs)] for t in after_ids
+                  if stability[t] == 1.0 and t not in flaky}
+    fail_to_pass, pass_to_pass = [], []
+    for test, category in categories.items():
+        if category == "p2p" or (base is not None and _passes_at_base(test, before_runs, base, changed)):
+            pass_to_pass.append(test)
+        elif category != "s2p":
+            fail_to_pass.append(test)
+    verdict = Grade(fail_to_pass=fail_to_pass, pass_to_pass=pass_to_pass, stability=stability,
+                    categories=categories, flaky=flaky)
     if not fail_to_pass:
-        return Grade(pass_to_pass=pass_to_pass, stability=stability, reason=Reason.no_fail_to_pass,
-                     detail="no test fails before and passes after")
-    return Grade(fail_to_pass=fail_to_pass, pass_to_pass=pass_to_pass, stability=stability)
+        verdict.reason = Reason.flaky if flaky else Reason.no_fail_to_pass
+        verdict.detail = (f"only flaky tests fail before and pass after: {flaky[:5]}" if flaky
+                          else "no test fails before and passes after")
+    return verdict
+
+
+def _before_status(test: str, before_runs: list[TestRun]) -> TestStatus | None:
+    """The test's status before: failed if it failed in any run, else its first one's."""
+    statuses = [run.tests.get(test) for run in before_runs]
+    return TestStatus.failed if TestStatus.failed in statuses else statuses[0]
+
+
+def _passes_at_base(test: str, before_runs: list[TestRun], base: TestRun, changed: set[str]) -> bool:
+    """An untouched test without a verdict before that passes at `base`: PASS_TO_PASS."""
+    return (test not in changed and base.tests.get(test) == PASS
+            and all(run.tests.get(test) in NO_VERDICT for run in before_runs))
+
+
+def changed_test_ids(test_ids: Iterable[str], symbols: Iterable[str]) -> list[str]:
+    """The runner's test ids that name a test the test patch adds or changes.
+
+    `symbols` are `path::Class.test` names (`envmine.code.test_functions_in_diff`). An id names
+    one when the id's words hold the test's name and every enclosing class's name, and, for an
+    id that starts with a file path (`tests/test_x.py::...`), that path is the symbol's file.
+    """
+    wanted = [(path, qualified.split(".")) for path, _, qualified in (s.partition("::") for s in symbols)]
+    found = []
+    for test in test_ids:
+        words, head = set(_WORD.findall(test)), test.split("::", 1)[0]
+        names_a_file = "::" in test and ("/" in head or head.endswith((".py", ".js", ".ts")))
+        if any(set(parts) <= words and (not names_a_file or head == path) for path, parts in wanted):
+            found.append(test)
+    return sorted(found)
 
 
 def grade_patch(fail_to_pass: Iterable[str], pass_to_pass: Iterable[str], run: TestRun) -> PatchGrade:
@@ -178,12 +263,6 @@ def grade_patch(fail_to_pass: Iterable[str], pass_to_pass: Iterable[str], run: T
 
 def _pass_rate(test: str, runs: list[TestRun]) -> float:
     return sum(run.tests.get(test) == PASS for run in runs) / len(runs)
-
-
-def _relevant(test: str, before: TestRun, after_runs: list[TestRun]) -> bool:
-    """Would this test be in F2P or P2P if its after runs agreed? (skips are not)."""
-    return before.tests.get(test) != TestStatus.skipped and all(
-        run.tests.get(test) != TestStatus.skipped for run in after_runs)
 
 
 def _skipped_after(test: str, after_runs: list[TestRun]) -> bool:

@@ -21,14 +21,16 @@ from envmine.languages import load_language
 from envmine.reasons import Reason, Stage
 from envmine.records import Candidate, EnvSpec, LayerSpec, Reject, TaskInstance, TestRun, TestStatus
 from envmine.settings import Settings
-from envmine.validators.annotate import modified_functions
+from envmine.validators.annotate import changed_tests, modified_functions
 from envmine.validators.grading import (
     COMPILE_FAILURE,
     Grade,
     PatchGrade,
+    changed_test_ids,
     grade,
     grade_patch,
     is_compile_failure,
+    needs_base,
     run_problem,
 )
 from envmine.validators.integrity import GUARD_STREAM, check, new_guard, new_sentinel, protected_patterns
@@ -61,14 +63,14 @@ class Validation:
 
 def run_tests(image: str, spec: EnvSpec, phase: str, patches: list[str], settings: Settings,
               nonce: str | None = None, names: list[str] | None = None, sentinel: bool = False,
-              hardened: bool = True) -> TestRun:
+              hardened: bool = True, require_sentinel: bool = True) -> TestRun:
     """Apply `patches` (in order; named `names`, default `patch0`, ...) and run the tests once.
 
     Raises EngineError when no sandbox could be started.
     """
     with sandbox(image, settings.validation.limits, user=settings.docker.sandbox_user) as box:
         return run_in(box, image, spec, phase, patches, settings, nonce, names, sentinel=sentinel,
-                      hardened=hardened)[0]
+                      require_sentinel=require_sentinel, hardened=hardened)[0]
 
 
 def run_in(box: Sandbox, image: str, spec: EnvSpec, phase: str, patches: list[str],
@@ -184,12 +186,16 @@ def _log(head: str, evidence: Evidence, problems: list[str]) -> str:
 
 def validate(candidate: Candidate, spec: EnvSpec, settings: Settings, parallel: bool = True,
              attempts: int = 2) -> Validation:
-    """Leak check, one `before` run, `settings.validation.after_runs` `after` runs, then grade.
+    """Leak check, `settings.validation.before_runs` `before` runs and `after_runs` `after`
+    runs, a `base` run when some test needs one (`needs_base`), then grade.
 
-    The leak check runs in the `before` sandbox ahead of the tests; a leaky image is rejected
-    (reason `leak`) without runs. The `after` runs are independent sandboxes and run at the
-    same time unless `parallel` is False. Sandbox trouble is retried (`attempts` in all), then
-    a Reject `sandbox_error` (which the next run retries), never an exception.
+    The leak check runs in the first `before` sandbox ahead of the tests; a leaky image is
+    rejected (reason `leak`) without runs. The repeated runs are independent sandboxes and run
+    at the same time unless `parallel` is False. The `base` run (neither patch) runs only when
+    a test that passes after had no verdict before (its module did not import or compile) and
+    the test patch does not touch it: passing at base too, it is PASS_TO_PASS. Sandbox trouble
+    is retried (`attempts` in all), then a Reject `sandbox_error` (which the next run retries),
+    never an exception.
     """
     for _ in range(attempts - 1):
         validation = _validate_once(candidate, spec, settings, parallel)
@@ -218,11 +224,14 @@ def _validate_once(candidate: Candidate, spec: EnvSpec, settings: Settings, para
             validation.grade = Grade(reason=problem[0], detail=problem[1])
             validation.reject = _reject(candidate, problem[0], problem[1])
             return validation
-        validation.runs += _after_runs(candidate, spec, settings, parallel, sentinel)
+        validation.runs += _repeated_runs(candidate, spec, settings, parallel, sentinel)
+        changed = _changed_ids(candidate, settings, validation.runs)
+        validation.runs += _base_run(spec, settings, validation.runs, changed)
     except EngineError as exc:
         validation.reject = _reject(candidate, Reason.sandbox_error, str(exc))
         return validation
-    validation.grade = grade(validation.runs[0], validation.runs[1:], may_not_compile)
+    befores, afters, base = _by_state(validation.runs)
+    validation.grade = grade(befores, afters, may_not_compile, base=base, changed=changed)
     if validation.grade.ok:
         validation.instance = task_instance(candidate, spec, validation.grade, settings, validation.runs)
     else:
@@ -242,11 +251,16 @@ def before_may_not_compile(spec: EnvSpec, settings: Settings) -> bool:
         return False
 
 
-def _after_runs(candidate: Candidate, spec: EnvSpec, settings: Settings, parallel: bool,
-                sentinel: bool) -> list[TestRun]:
-    phases = ["after" if i == 0 else f"after#{i + 1}" for i in range(settings.validation.after_runs)]
+def _repeated_runs(candidate: Candidate, spec: EnvSpec, settings: Settings, parallel: bool,
+                   sentinel: bool) -> list[TestRun]:
+    """The `before#2`... runs (the first one ran with the leak check) and the `after` runs."""
+    phases = [f"before#{i}" for i in range(2, settings.validation.before_runs + 1)]
+    phases += ["after" if i == 0 else f"after#{i + 1}" for i in range(settings.validation.after_runs)]
 
     def one(phase: str) -> TestRun:
+        if phase.startswith("before"):
+            return run_tests(spec.image, spec, phase, [candidate.test_patch], settings,
+                             names=["test_patch"], sentinel=True, require_sentinel=False)
         return run_tests(spec.image, spec, phase, [candidate.patch, candidate.test_patch], settings,
                          names=["patch", "test_patch"], sentinel=sentinel)
 
@@ -259,6 +273,30 @@ def _after_runs(candidate: Candidate, spec: EnvSpec, settings: Settings, paralle
         if run_problem(runs[-1]):
             break  # repeating a run that cannot be graded proves nothing more
     return runs
+
+
+def _by_state(runs: list[TestRun]) -> tuple[list[TestRun], list[TestRun], TestRun | None]:
+    """The `before` runs, the `after` runs and the `base` run (or None) of a validation."""
+    befores = [run for run in runs if run.phase.split("#")[0] == "before"]
+    afters = [run for run in runs if run.phase.split("#")[0] == "after"]
+    return befores, afters, next((run for run in runs if run.phase == "base"), None)
+
+
+def _changed_ids(candidate: Candidate, settings: Settings, runs: list[TestRun]) -> list[str]:
+    """The test ids the test patch adds or changes, looked up only when some test has no
+    verdict before (the only tests whose grade depends on it)."""
+    befores, afters, _ = _by_state(runs)
+    if any(run_problem(run) for run in afters) or not needs_base(befores, afters):
+        return []
+    return changed_test_ids(set().union(*(run.tests for run in afters)), changed_tests(candidate, settings))
+
+
+def _base_run(spec: EnvSpec, settings: Settings, runs: list[TestRun], changed: list[str]) -> list[TestRun]:
+    """The `base` run (neither patch), when a test's grade depends on it; else nothing."""
+    befores, afters, _ = _by_state(runs)
+    if any(run_problem(run) for run in afters) or not needs_base(befores, afters, changed):
+        return []
+    return [run_tests(spec.image, spec, "base", [], settings)]
 
 
 def task_instance(candidate: Candidate, spec: EnvSpec, verdict: Grade, settings: Settings,
@@ -285,9 +323,13 @@ def task_instance(candidate: Candidate, spec: EnvSpec, verdict: Grade, settings:
         source=candidate.source, runner=spec.runner, test_command=spec.test_command,
         report_glob=spec.report_glob,
         modified_functions=modified_functions(candidate, settings),
-        stability={t: verdict.stability[t] for t in (*verdict.fail_to_pass, *verdict.pass_to_pass)},
+        stability={t: verdict.stability[t] for t in (*verdict.fail_to_pass, *verdict.pass_to_pass,
+                                                     *verdict.flaky) if t in verdict.stability},
+        test_categories=verdict.categories, flaky_tests=verdict.flaky,
         provenance={**candidate.provenance, "head_commit": candidate.head_commit,
+                    "before_runs": str(settings.validation.before_runs),
                     "after_runs": str(settings.validation.after_runs),
+                    **({"base": verdict.base} if verdict.base else {}),
                     "validated_with": "envmine.validators", **integrity,
                     **({"before": verdict.before} if verdict.before == COMPILE_FAILURE else {})},
     )

@@ -9,7 +9,7 @@
       README.md                    # a dataset card whose `configs` name the split's file
       manifest.json                # written last: version, files + sha256, refused rows
 
-No Arrow map columns (`stability`, `provenance` are `list<struct<key, value>>`), timestamps
+No Arrow map columns (`stability`, `test_categories`, `provenance` are `list<struct<key, value>>`), timestamps
 are ISO 8601 text (`datasets` reads the JSON lines' ones as `2025-03-01 12:00:00`: pyarrow's
 JSON reader takes them for timestamps before the card's string type applies), `FAIL_TO_PASS`/`PASS_TO_PASS` are lists of the ids SWE-bench's log parser
 reads (see `swebench.py`). `--format swebench` keeps only the rows `swebench eval` can grade;
@@ -84,8 +84,8 @@ class DatasetManifest(BaseModel):
 
 
 def _arrow(name: str, annotation: object) -> pa.DataType:
-    if name in ("stability", "provenance"):
-        value = pa.float64() if name == "stability" else pa.string()
+    if typing.get_origin(annotation) is dict:  # stability, test_categories, provenance
+        value = column_type(typing.get_args(annotation)[1]).arrow
         return pa.list_(pa.struct([("key", pa.string()), ("value", value)]))
     if column_type(annotation).arrow == pa.timestamp("us", tz="UTC"):
         return pa.string()

@@ -146,6 +146,8 @@ def swebench_row(instance: TaskInstance, image: str | None = None) -> dict[str, 
         log_parser=entry.log_parser, eval_type=EVAL_TYPE, grader=entry.grader,
         grader_note=note,
         stability=pairs({ids.get(t, t): rate for t, rate in instance.stability.items()}),
+        test_categories=pairs({ids.get(t, t): c for t, c in instance.test_categories.items()}),
+        flaky_tests=[swebench_test_id(t, entry.ids) for t in instance.flaky_tests],
         provenance=pairs(dict(instance.provenance)),
         envmine_image=instance.image,
     )

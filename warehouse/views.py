@@ -7,7 +7,7 @@ without writing a snapshot.
 | `funnel` | source, repo, language | candidates -> built -> validated -> instances, rejects per stage and per `stage:reason` |
 | `language_funnel` | language | the funnel summed per language, with the yield |
 | `reject_reasons` | stage, reason, language | reject counts, repositories affected, an example |
-| `flaky_tests` | instance, test | tests whose pass rate over repeated `after` runs is below 1 |
+| `flaky_tests` | instance, test | tests whose repeated `before` or `after` runs disagree (curated instances' dropped ones, and rejected candidates'), with the `after` pass rate |
 | `pass_at_k` | model, language, perturbation, k | unbiased pass@k over the `evaluations` attempts |
 | `judgments` | reviewer, subject, field | each reviewer's latest annotation (annotations are append-only) |
 | `agreement` | field, pair of reviewers | Cohen's kappa over the subjects both judged (judge models included) |

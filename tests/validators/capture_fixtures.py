@@ -3,7 +3,9 @@
 Runs every scenario's real validation in Docker and stores each TestRun as JSON, so the
 grading unit tests grade real outputs without Docker:
 
-    .venv/bin/python tests/validators/capture_fixtures.py
+    .venv/bin/python tests/validators/capture_fixtures.py [SCENARIO ...]
+
+With scenario names, only those are captured (the others' fixtures stay as they are).
 """
 
 from __future__ import annotations
@@ -32,11 +34,15 @@ def main() -> None:
 
     toolchain = vi.toolchain_image(ensure_base_image(Settings()))
     home = Path(tempfile.mkdtemp(prefix="envmine-capture-"))
-    for name, scenario in scenarios.SCENARIOS.items():
+    wanted = sys.argv[1:] or list(scenarios.SCENARIOS)
+    for name, scenario in ((n, scenarios.SCENARIOS[n]) for n in wanted):
         built = scenarios.build(scenario, toolchain, home)
         timeout = 5 if name == "hang" else 120
-        settings = Settings(home=home, validation=ValidationSettings(limits=Limits(timeout_s=timeout)))
-        validation = validate(built.candidate, built.spec, settings)
+        # The flaky scenario's coin test: two runs of each state (kept when they disagree).
+        runs = 2 if name == "flaky" else 1
+        settings = Settings(home=home, validation=ValidationSettings(limits=Limits(timeout_s=timeout),
+                                                                     before_runs=runs))
+        validation = validate(built.candidate, built.spec, settings, parallel=False)
         for run in validation.runs:
             data = run.model_dump(mode="json")
             data["image"] = "envmine-test/validators-task"  # the tag's hash varies by machine

@@ -121,6 +121,27 @@ def test_sub():
     assert sub(3, 2) == 1
 """
 
+# The test patch imports an API only the fix adds into an existing module (so the whole module
+# cannot import before the fix), adds a test for it and changes one existing test.
+CALC_TESTS_USING_SUB = CALC_TESTS.replace("from calc import mul", "from calc import mul, sub").replace(
+    "assert mul(2, 3) == 6", "assert mul(3, 2) == 6") + """
+
+def test_sub():
+    assert sub(3, 2) == 1
+"""
+
+# Fails in about every other run: a coin seeded by the sandbox's host name, which is new for
+# every run (each run is a fresh container, and fresh containers share nothing a test could count
+# runs with). Repeated runs of one state disagree on it with probability 1 - 2 ** (1 - runs).
+COIN_TEST = """\
+import random
+import socket
+
+
+def test_coin():
+    assert random.Random(socket.gethostname()).random() < 0.5
+"""
+
 HANG_TEST = """\
 import time
 
@@ -155,6 +176,11 @@ SCENARIOS = {
     "new_api": Scenario("new_api", {"calc.py": CALC, "tests/test_calc.py": CALC_TESTS},
                         {"calc.py": CALC + "\n\ndef sub(a, b):\n    return a - b\n"},
                         {"tests/test_sub.py": SUB_TEST}),
+    "module_breaks": Scenario("module_breaks", {"calc.py": CALC, "tests/test_calc.py": CALC_TESTS},
+                              {"calc.py": CALC + "\n\ndef sub(a, b):\n    return a - b\n"},
+                              {"tests/test_calc.py": CALC_TESTS_USING_SUB}),
+    "flaky": Scenario("flaky", {"calc.py": CALC, "tests/test_calc.py": CALC_TESTS, "tests/test_coin.py": COIN_TEST},
+                      {"calc.py": CALC.replace("a - b", "a + b")}, {"tests/test_add.py": ADD_TEST}),
     "fake": Scenario("fake", {"calc.py": CALC, "tests/test_calc.py": CALC_TESTS},
                      {"calc.py": FAKE_FIX}, {"tests/test_add.py": ADD_TEST}),
 }

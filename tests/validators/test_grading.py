@@ -19,10 +19,12 @@ from envmine.settings import Settings, ValidationSettings
 from envmine.validators.grading import (
     COMPILE_FAILURE,
     MISSING,
+    changed_test_ids,
     exit_code_problem,
     grade,
     grade_patch,
     is_compile_failure,
+    needs_base,
     run_problem,
 )
 from envmine.validators.run import before_may_not_compile, spec_of, task_instance
@@ -193,10 +195,17 @@ def test_only_a_clean_non_zero_end_without_results_is_a_compile_failure(change, 
 
 def test_after_runs_stay_strict_after_a_compile_failure():
     before, (after, after_2) = go_runs()
-    # The second after run fails TestMax: the after runs disagree.
+    # The second after run fails TestMax: the after runs disagree on it, so it is dropped and
+    # recorded; TestMin stays FAIL_TO_PASS and the task stays valid.
     flaky = after_2.model_copy(update={"exit_code": 1,
                                        "tests": {**after_2.tests, "example.com/calc/TestMax": Status.failed}})
-    assert grade(before, [after, flaky], True).reason == Reason.flaky
+    verdict = grade(before, [after, flaky], True)
+    assert verdict.ok and verdict.flaky == ["example.com/calc/TestMax"]
+    assert verdict.fail_to_pass == ["example.com/calc/TestMin"] and verdict.pass_to_pass == []
+    assert verdict.stability == {"example.com/calc/TestMax": 0.5, "example.com/calc/TestMin": 1.0}
+    # When every test that would be FAIL_TO_PASS is flaky, nothing stable remains: `flaky`.
+    both = flaky.model_copy(update={"tests": {t: Status.failed for t in GO_TESTS}})
+    assert grade(before, [after, both], True).reason == Reason.flaky
     # An after run without a report, or one that does not compile either, is ungradable.
     assert grade(before, [after, before.model_copy(update={"phase": "after#2"})], True).reason == (
         Reason.suite_did_not_run)
@@ -239,3 +248,97 @@ def test_compile_failure_is_recorded_in_the_instance_provenance(tmp_path):
     assert spec_of(instance).report_glob == "*.json"
     plain = task_instance(candidate, spec, grade(run("fix.before"), [run("fix.after")]), settings)
     assert "before" not in plain.provenance
+
+
+# The base run (neither patch), Multi-SWE-bench's third state. module_breaks.* are real runs
+# (capture_fixtures.py): the test patch imports `sub`, which only the fix adds, into the existing
+# tests/test_calc.py, adds test_sub and changes test_mul; before, the whole module fails to import.
+IDENTITY = ["tests/test_calc.py::TestMul::test_identity[0]", "tests/test_calc.py::TestMul::test_identity[1]"]
+MUL, SUB = "tests/test_calc.py::test_mul", "tests/test_calc.py::test_sub"
+CHANGED_SYMBOLS = ["tests/test_calc.py::test_mul", "tests/test_calc.py::test_sub"]
+"""What `test_functions_in_diff` reads in module_breaks' test patch (test_validate_docker checks it)."""
+
+
+def module_breaks() -> tuple[Run, list[Run], Run]:
+    return run("module_breaks.before"), [run("module_breaks.after"), run("module_breaks.after_2")], run(
+        "module_breaks.base")
+
+
+def test_without_a_base_run_every_test_of_a_module_that_cannot_import_is_fail_to_pass():
+    before, after, _ = module_breaks()
+    assert before.tests == {"tests/test_calc.py": Status.error}
+    verdict = grade(before, after)
+    assert verdict.fail_to_pass == [*IDENTITY, MUL, SUB] and verdict.pass_to_pass == []
+    assert verdict.categories == {t: "n2p" for t in [*IDENTITY, MUL, SUB]} and verdict.base == ""
+
+
+def test_base_run_makes_untouched_tests_that_pass_at_base_pass_to_pass():
+    before, after, base = module_breaks()
+    changed = changed_test_ids(after[0].tests, CHANGED_SYMBOLS)
+    assert changed == [MUL, SUB]
+    assert needs_base([before], after, changed) == IDENTITY
+    verdict = grade(before, after, base=base, changed=changed)
+    assert verdict.ok and verdict.base == "ran"
+    # test_sub is new, test_mul changed: FAIL_TO_PASS; the identity tests are untouched and pass
+    # at base: PASS_TO_PASS although the module did not import before. test_skipped: neither.
+    assert verdict.fail_to_pass == [MUL, SUB] and verdict.pass_to_pass == IDENTITY
+    assert verdict.categories == {t: "n2p" for t in [*IDENTITY, MUL, SUB]}
+    # Without knowing what the test patch changed, a test that passes at base is PASS_TO_PASS.
+    unknown = grade(before, after, base=base)
+    assert unknown.fail_to_pass == [SUB] and unknown.pass_to_pass == [*IDENTITY, MUL]
+
+
+def test_a_base_run_without_results_or_that_cannot_be_trusted():
+    before, after, base = module_breaks()
+    empty = base.model_copy(update={"tests": {}, "exit_code": 5})  # no test existed yet
+    verdict = grade(before, after, base=empty, changed=[SUB])
+    assert verdict.ok and verdict.base == "no_results" and verdict.fail_to_pass == [*IDENTITY, MUL, SUB]
+    hung = base.model_copy(update={"timed_out": True})
+    assert grade(before, after, base=hung).reason == Reason.timeout
+    lying = base.model_copy(update={"exit_code": 0, "tests": {**base.tests, MUL: Status.failed}})
+    assert grade(before, after, base=lying).reason == Reason.exit_code_mismatch
+
+
+def test_tests_with_a_verdict_before_need_no_base_run():
+    assert needs_base([run("fix.before")], [run("fix.after"), run("fix.after_2")]) == []
+    assert needs_base([run("new_api.before")], [run("new_api.after")]) == ["tests/test_sub.py::test_sub"]
+    assert needs_base([run("new_api.before")], [run("new_api.after")], ["tests/test_sub.py::test_sub"]) == []
+    before, after = go_runs()
+    assert needs_base([before], after) == GO_TESTS
+
+
+@pytest.mark.parametrize("test_id, symbols, expected", [
+    ("tests/test_calc.py::TestMul::test_identity[0]", ["tests/test_calc.py::TestMul.test_identity"], True),
+    ("tests/test_calc.py::test_identity", ["tests/test_calc.py::TestMul.test_identity"], False),
+    ("tests/test_other.py::test_mul", ["tests/test_calc.py::test_mul"], False),
+    ("example.com/calc/TestMin", ["calc_test.go::TestMin"], True),
+    ("example.com/calc/TestMin/negative", ["calc_test.go::TestMin"], True),
+    ("example.com/calc/TestMax", ["calc_test.go::TestMin"], False),
+    ("ex.CalcTest::absOfNegative", ["src/test/java/ex/CalcTest.java::CalcTest.absOfNegative"], True),
+    ("ex.OtherTest::absOfNegative", ["src/test/java/ex/CalcTest.java::CalcTest.absOfNegative"], False),
+])
+def test_changed_test_ids_match_runner_ids_to_changed_symbols(test_id, symbols, expected):
+    assert (changed_test_ids([test_id], symbols) == [test_id]) is expected
+
+
+# flaky.* are real runs: tests/test_coin.py fails in about every other run (a coin seeded by the
+# sandbox's host name); in these, the two runs of each state disagree on it.
+def test_a_flaky_test_is_dropped_and_recorded_while_the_task_stays_valid():
+    befores = [run("flaky.before"), run("flaky.before_2")]
+    afters = [run("flaky.after"), run("flaky.after_2")]
+    coin = "tests/test_coin.py::test_coin"
+    assert [r.tests[coin] for r in (*befores, *afters)] == ["FAILED", "PASSED", "FAILED", "PASSED"]
+    verdict = grade(befores, afters)
+    assert verdict.ok and verdict.flaky == [coin]
+    assert verdict.fail_to_pass == ["tests/test_add.py::test_add"]
+    assert verdict.pass_to_pass == ["tests/test_add.py::test_add_zero", *P2P]
+    assert verdict.stability[coin] == 0.5 and coin not in verdict.categories
+    # One disagreeing run among many is enough: flaky in the `before` runs alone.
+    steady_after = [afters[1], afters[1].model_copy(update={"phase": "after#2"})]
+    assert grade(befores, steady_after).flaky == [coin]
+    # When the only test that would be FAIL_TO_PASS is the flaky one, nothing stable remains.
+    def coin_only(r: Run) -> Run:
+        return r.model_copy(update={"tests": {coin: r.tests[coin]}, "exit_code": int(r.tests[coin] != "PASSED")})
+
+    verdict = grade([coin_only(b) for b in befores], [coin_only(a) for a in afters])
+    assert verdict.reason == Reason.flaky and verdict.flaky == [coin]

@@ -118,6 +118,45 @@ def test_new_test_module_that_cannot_import_before(toolchain, settings, tmp_path
     assert v.instance.PASS_TO_PASS == P2P[1:]
 
 
+def test_existing_module_that_cannot_import_before_is_graded_with_the_base_run(toolchain, settings, tmp_path):
+    """The test patch imports an API only the fix adds into tests/test_calc.py, changes test_mul
+    and adds test_sub: before, the module cannot import, so no test in it has a verdict; the
+    base run (neither patch) shows the untouched tests passing, so they are PASS_TO_PASS."""
+    b = built("module_breaks", toolchain, tmp_path)
+    v = validate(b.candidate, b.spec, settings)
+    assert [r.phase for r in v.runs] == ["before", "after", "after#2", "base"]
+    assert v.runs[0].tests == {"tests/test_calc.py": "ERROR"}
+    assert v.runs[-1].patches == {} and v.runs[-1].tests["tests/test_calc.py::test_mul"] == "PASSED"
+    inst = v.instance
+    assert inst.FAIL_TO_PASS == ["tests/test_calc.py::test_mul", "tests/test_calc.py::test_sub"]
+    assert inst.PASS_TO_PASS == P2P[1:3]
+    assert inst.test_categories == {t: "n2p" for t in [*P2P[1:], "tests/test_calc.py::test_sub"]}
+    assert inst.provenance["base"] == "ran" and inst.flaky_tests == []
+
+
+def test_flaky_test_is_dropped_and_recorded(toolchain, tmp_path):
+    """tests/test_coin.py fails in about every other run (a coin seeded by the sandbox's host
+    name). Validated again until the repeated runs of one state disagree on it (each try does
+    with probability 3/4): then it is dropped and recorded and the task stays valid."""
+    b = built("flaky", toolchain, tmp_path)
+    settings = Settings(home=tmp_path, validation=ValidationSettings(limits=Limits(timeout_s=120),
+                                                                     before_runs=2, after_runs=2))
+    coin = "tests/test_coin.py::test_coin"
+    for _ in range(6):
+        v = validate(b.candidate, b.spec, settings)
+        assert [r.phase for r in v.runs] == ["before", "before#2", "after", "after#2"]
+        outcomes = [r.tests[coin] for r in v.runs]
+        if len(set(outcomes[:2])) == 2 or len(set(outcomes[2:])) == 2:
+            break
+    else:
+        pytest.fail("six validations never disagreed on the coin test")
+    inst = v.instance
+    assert inst is not None, v.reject
+    assert inst.FAIL_TO_PASS == F2P and inst.PASS_TO_PASS == P2P
+    assert inst.flaky_tests == [coin] and inst.stability[coin] == outcomes[2:].count("PASSED") / 2
+    assert coin not in inst.test_categories and inst.provenance["before_runs"] == "2"
+
+
 def test_fix_that_breaks_another_test(toolchain, settings, tmp_path):
     b = built("breaks", toolchain, tmp_path)
     v = validate(b.candidate, b.spec, settings)

@@ -94,7 +94,34 @@ def test_reject_reasons(funnel_catalog):
 def test_flaky_tests(funnel_catalog):
     rows = run_sql(funnel_catalog, "SELECT * FROM flaky_tests").to_pylist()
     assert rows == [{"instance_id": "npm__gadget-g1", "repo": "npm/gadget", "language": "javascript",
-                     "test": "t1", "pass_rate": 0.5, "in_fail_to_pass": True, "in_pass_to_pass": False}]
+                     "test": "t1", "pass_rate": 0.5, "in_fail_to_pass": True, "in_pass_to_pass": False,
+                     "dropped": False}]
+
+
+def test_flaky_tests_of_kept_and_rejected_candidates_per_repository(catalog_dir):
+    """k1 stays valid with one flaky test dropped (it disagreed in its `before` runs only); r1 was
+    rejected `flaky`: its only candidate test passed in one `after` run of two."""
+    k1, r1 = candidate("k1", repo="acme/keep"), candidate("r1", repo="acme/reject")
+    with Catalog.open(catalog_dir) as catalog:
+        catalog.upsert("candidates", [k1, r1])
+        catalog.upsert("validations", [
+            run(k1, "before", {"t::a": "FAILED", "t::f": "PASSED"}), run(k1, "before#2", {"t::a": "FAILED"}),
+            run(k1, "after", {"t::a": "PASSED", "t::f": "PASSED"}),
+            run(r1, "before", {"t::b": "FAILED"}), run(r1, "after", {"t::b": "PASSED"}),
+            run(r1, "after#2", {"t::b": "FAILED"}), run(r1, "base", {"t::b": "PASSED", "t::z": "FAILED"}),
+        ])
+        catalog.upsert("instances", [instance(k1, FAIL_TO_PASS=["t::a"], PASS_TO_PASS=[],
+                                              stability={"t::a": 1.0, "t::f": 1.0}, flaky_tests=["t::f"])])
+        catalog.upsert("rejects", [reject("validate", "flaky", r1.instance_id, "acme/reject", "python")])
+        rows = catalog.sql("SELECT * FROM flaky_tests").to_pylist()
+        per_repo = catalog.sql("SELECT repo, count(*) AS n FROM flaky_tests GROUP BY repo ORDER BY repo").to_pylist()
+    assert rows == [
+        {"instance_id": "acme__reject-r1", "repo": "acme/reject", "language": "python", "test": "t::b",
+         "pass_rate": 0.5, "in_fail_to_pass": False, "in_pass_to_pass": False, "dropped": True},
+        {"instance_id": "acme__keep-k1", "repo": "acme/keep", "language": "python", "test": "t::f",
+         "pass_rate": 1.0, "in_fail_to_pass": False, "in_pass_to_pass": False, "dropped": True},
+    ]
+    assert per_repo == [{"repo": "acme/keep", "n": 1}, {"repo": "acme/reject", "n": 1}]
 
 
 def test_views_on_an_empty_catalog(catalog_dir):
