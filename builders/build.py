@@ -9,7 +9,7 @@ from envmine.builders.base import SANDBOX_UID, BaseImageError, ensure_base_image
 from envmine.builders.lang_env import classify_build_failure
 from envmine.miners.clone import CloneError, ensure_clone
 from envmine.reasons import Reason, Stage
-from envmine.records import Build, BuildStatus, EnvSpec, LayerSpec, Reject
+from envmine.records import DETAIL_LIMIT, Build, BuildStatus, EnvSpec, LayerSpec, Reject
 from envmine.settings import Settings
 
 CUTOFF_PATH = "/opt/envmine/cutoff.txt"
@@ -29,13 +29,13 @@ def build_env(spec: EnvSpec, settings: Settings,
     try:
         ensure_base_image(settings, on_line)
     except (BaseImageError, engine.EngineError) as exc:
-        return [], _reject(spec, Reason.build_failed, str(exc))
+        return [], Reject.of(Stage.build, Reason.build_failed, spec, str(exc))
     builds: list[Build] = []
     for layer in spec.layers:
         build = build_layer(spec, layer, settings, on_line)
         builds.append(build)
         if build.status == BuildStatus.failed:
-            return builds, _reject(spec, Reason(build.reason), build.log[-2000:])
+            return builds, Reject.of(Stage.build, Reason(build.reason), spec, build.log[-DETAIL_LIMIT:])
     return builds, None
 
 
@@ -126,7 +126,3 @@ def _extra_context(spec: EnvSpec, layer: LayerSpec, settings: Settings) -> dict[
     tar = checkout.testbed_tar(mirror, spec.base_commit, SANDBOX_UID, settings.cache_dir / "testbeds")
     return {"testbed.tar": tar}
 
-
-def _reject(spec: EnvSpec, reason: Reason, detail: str) -> Reject:
-    return Reject(stage=Stage.build, reason=reason, subject=spec.instance_id, repo=spec.repo,
-                  detail=detail, language=spec.language)

@@ -261,11 +261,11 @@ def plan_lang_env(candidate: Candidate, settings: Settings) -> EnvSpec | Reject:
         plan = plan_language(spec, paths, files, override, candidate.test_files,
                              dependency_cutoff(candidate.created_at))
     except KeyError as exc:
-        return _reject(candidate, Reason.language_unsupported, str(exc))
+        return Reject.of(Stage.build, Reason.language_unsupported, candidate, str(exc))
     except (CloneError, checkout.CheckoutError, ValueError) as exc:
-        return _reject(candidate, Reason.clone_failed, str(exc))
+        return Reject.of(Stage.build, Reason.clone_failed, candidate, str(exc))
     except PlanError as exc:
-        return _reject(candidate, exc.reason, exc.detail)
+        return Reject.of(Stage.build, exc.reason, candidate, exc.detail)
     return lang_spec(candidate, settings, plan, spec, read_ca_bundle(settings))
 
 
@@ -275,7 +275,3 @@ def tree_paths(mirror: Path, commit: str) -> list[str]:
     out = checkout.git(args).stdout
     return [p for p in out.split("\x00") if p]
 
-
-def _reject(candidate: Candidate, reason: Reason, detail: str) -> Reject:
-    return Reject(stage=Stage.build, reason=reason, subject=candidate.instance_id, repo=candidate.repo,
-                  detail=detail[:2000], language=candidate.language)

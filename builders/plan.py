@@ -32,16 +32,17 @@ def plan_env(candidate: Candidate, settings: Settings) -> EnvSpec | Reject:
     try:
         mirror = ensure_clone(candidate.repo_url, settings.cache_dir)
     except (CloneError, ValueError) as exc:
-        return _reject(candidate, Reason.clone_failed, str(exc))
+        return Reject.of(Stage.build, Reason.clone_failed, candidate, str(exc))
     if not checkout.has_commit(mirror, candidate.base_commit):
-        return _reject(candidate, Reason.checkout_failed, f"commit {candidate.base_commit} not in the clone")
+        return Reject.of(Stage.build, Reason.checkout_failed, candidate, f"commit {candidate.base_commit} not in the clone")
     files = checkout.read_files(mirror, candidate.base_commit,
                                 wanted_files(checkout.list_paths(mirror, candidate.base_commit)))
     files |= checkout.read_files(mirror, candidate.base_commit, referenced_files(files))
     env = detect_python(files, settings.docker.base_suite)
     problem = _unbuildable(env)
     if problem:
-        return _reject(candidate, *problem)
+        reason, detail = problem
+        return Reject.of(Stage.build, reason, candidate, detail)
     spec = python_spec(candidate, settings, env, read_ca_bundle(settings))
     spec.toolchain["repo_url"] = candidate.repo_url
     return spec
@@ -122,7 +123,3 @@ def _unbuildable(env: PythonEnv) -> tuple[Reason, str] | None:
 def _lines(items: list[str]) -> str:
     return "".join(f"{item}\n" for item in items)
 
-
-def _reject(candidate: Candidate, reason: Reason, detail: str) -> Reject:
-    return Reject(stage=Stage.build, reason=reason, subject=candidate.instance_id, repo=candidate.repo,
-                  detail=detail[:2000], language=candidate.language)

@@ -256,6 +256,10 @@ class TaskInstance(Record):
         return self.instance_id
 
 
+DETAIL_LIMIT = 2000
+"""Most characters of a reject's detail (a log tail, an error message) the catalog keeps."""
+
+
 class Reject(Record):
     """Something a stage dropped, and why: the funnel is queryable from these."""
 
@@ -271,6 +275,16 @@ class Reject(Record):
     @property
     def key(self) -> str:
         return f"{self.stage}:{self.subject}"
+
+    @classmethod
+    def of(cls, stage: Stage, reason: Reason, subject: str | Candidate | EnvSpec, detail: str = "", *,
+           repo: str = "", language: str = "") -> Reject:
+        """The one way a stage rejects something: a candidate or its spec (its id, repository and
+        language), or a named subject; the detail cut to `DETAIL_LIMIT` characters."""
+        if not isinstance(subject, str):
+            subject, repo, language = subject.instance_id, subject.repo, subject.language
+        return cls(stage=stage, reason=reason, subject=subject, repo=repo, language=language,
+                   detail=detail[:DETAIL_LIMIT])
 
 
 def dump(record: BaseModel) -> dict[str, Any]:

@@ -237,8 +237,8 @@ def _store(catalog, outcome: Outcome) -> None:
 
 
 def _source_reject(source: SourceConfig, exc: Exception) -> Reject:
-    return Reject(stage=Stage.discover, reason=Reason.source_error, subject=source.label,
-                  repo=source.repo or source.name or source.url or "", detail=f"{type(exc).__name__}: {exc}"[:2000])
+    return Reject.of(Stage.discover, Reason.source_error, source.label, f"{type(exc).__name__}: {exc}",
+                     repo=source.repo or source.name or source.url or "")
 
 
 def _all_sources(cfg: RunConfig, settings: Settings, catalog) -> list[SourceConfig]:

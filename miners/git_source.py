@@ -165,8 +165,8 @@ def _consider(
     instance_id = f"{sanitise(owner)}__{sanitise(name)}-{suffix}"
 
     def reject(reason: Reason, detail: str) -> Reject:
-        return Reject(stage=Stage.mine, reason=reason, subject=instance_id, repo=repo.repo,
-                      detail=f"{commit.sha[:10]}: {detail}", language=repo.language or "")
+        return Reject.of(Stage.mine, reason, instance_id, f"{commit.sha[:10]}: {detail}", repo=repo.repo,
+                         language=repo.language or "")
 
     if commit.sha in covered:
         return reject(Reason.duplicate, f"covered by pull request merge {covered[commit.sha][:10]}")

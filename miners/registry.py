@@ -155,8 +155,8 @@ def mine_registry(
     subject = f"{source.kind}__{sanitise(package)}"
     languages = [name for name in source.languages if name in known_languages()]
     if not languages:
-        reject = Reject(stage=Stage.mine, reason=Reason.language_unsupported, subject=subject,
-                        repo=repo.repo, detail=f"no language spec among {list(source.languages)}")
+        reject = Reject.of(Stage.mine, Reason.language_unsupported, subject,
+                           f"no language spec among {list(source.languages)}", repo=repo.repo)
         return MineResult(repo=repo, rejects=[reject])
     own_client = client is None
     client = client or http_client()
@@ -167,8 +167,7 @@ def mine_registry(
     finally:
         if own_client:
             client.close()
-    skipped = [Reject(stage=Stage.mine, reason=reason, subject=f"{subject}-{sanitise(version)}",
-                      repo=repo.repo, detail=f"{version}: {detail}")
+    skipped = [Reject.of(Stage.mine, reason, f"{subject}-{sanitise(version)}", f"{version}: {detail}", repo=repo.repo)
                for version, reason, detail in listing.skipped]
     if not archives:
         return MineResult(repo=repo, rejects=skipped)

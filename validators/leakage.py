@@ -58,8 +58,7 @@ def leak_reject(report: LeakReport, candidate: Candidate) -> Reject | None:
         reason, detail = Reason.sandbox_error, "leak check: " + ("; ".join(report.errors) or "did not finish")
     else:
         return None
-    return Reject(stage=Stage.validate, reason=reason, subject=candidate.instance_id,
-                  repo=candidate.repo, language=candidate.language, detail=detail[:2000])
+    return Reject.of(Stage.validate, reason, candidate, detail)
 
 
 def check_leakage(image: str, candidate: Candidate, settings: Settings | None = None) -> Reject | None:

@@ -222,20 +222,20 @@ def _validate_once(candidate: Candidate, spec: EnvSpec, settings: Settings, para
         problem = None if may_not_compile and is_compile_failure(before) else run_problem(before)
         if problem:  # an ungradable before run needs no after runs
             validation.grade = Grade(reason=problem[0], detail=problem[1])
-            validation.reject = _reject(candidate, problem[0], problem[1])
+            validation.reject = Reject.of(Stage.validate, problem[0], candidate, problem[1])
             return validation
         validation.runs += _repeated_runs(candidate, spec, settings, parallel, sentinel)
         changed = _changed_ids(candidate, settings, validation.runs)
         validation.runs += _base_run(spec, settings, validation.runs, changed)
     except EngineError as exc:
-        validation.reject = _reject(candidate, Reason.sandbox_error, str(exc))
+        validation.reject = Reject.of(Stage.validate, Reason.sandbox_error, candidate, str(exc))
         return validation
     befores, afters, base = _by_state(validation.runs)
     validation.grade = grade(befores, afters, may_not_compile, base=base, changed=changed)
     if validation.grade.ok:
         validation.instance = task_instance(candidate, spec, validation.grade, settings, validation.runs)
     else:
-        validation.reject = _reject(candidate, validation.grade.reason, validation.grade.detail)
+        validation.reject = Reject.of(Stage.validate, validation.grade.reason, candidate, validation.grade.detail)
     return validation
 
 
@@ -372,9 +372,5 @@ def grade_solution(instance: TaskInstance, patch: str, settings: Settings) -> tu
                     names=["patch", "test_patch"], sentinel=sentinel)
     return run, grade_patch(instance.FAIL_TO_PASS, instance.PASS_TO_PASS, run)
 
-
-def _reject(candidate: Candidate, reason: Reason, detail: str) -> Reject:
-    return Reject(stage=Stage.validate, reason=reason, subject=candidate.instance_id,
-                  repo=candidate.repo, language=candidate.language, detail=detail[:2000])
 
 

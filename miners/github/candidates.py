@@ -96,8 +96,7 @@ def build_candidate(pr: dict, issues: list[dict], diff: str | None, *, repo: str
     subject = instance_id(repo, number)
 
     def reject(reason: Reason, detail: str = "") -> Reject:
-        return Reject(stage=Stage.mine, reason=reason, subject=subject, repo=repo, detail=detail,
-                      language=spec.name)
+        return Reject.of(Stage.mine, reason, subject, detail, repo=repo, language=spec.name)
 
     if diff is None or diff.count("\n") > max_lines:
         return reject(Reason.patch_too_large, "diff too large")

@@ -75,7 +75,7 @@ def to_repo(repo: Repository) -> Repo:
 
 
 def reject(full_name: str, reason: Reason, detail: str = "") -> Reject:
-    return Reject(stage=Stage.discover, reason=reason, subject=full_name, repo=full_name, detail=detail)
+    return Reject.of(Stage.discover, reason, full_name, detail, repo=full_name)
 
 
 def get_repository(client: GithubClient, full_name: str) -> Repository:

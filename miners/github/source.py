@@ -147,20 +147,19 @@ def _one(client: GithubClient, repo: Repo, spec: LanguageSpec, item: dict, pr: d
     subject = cands.instance_id(repo.repo, item["number"])
     if pr is None:
         if not _maybe_merged(item):
-            return Reject(stage=Stage.mine, reason=Reason.not_merged, subject=subject, repo=repo.repo,
-                          language=spec.name)
-        return Reject(stage=Stage.mine, reason=Reason.source_error, subject=subject, repo=repo.repo,
-                      language=spec.name, detail="GitHub's GraphQL API returned no data for this pull request")
+            return Reject.of(Stage.mine, Reason.not_merged, subject, repo=repo.repo, language=spec.name)
+        return Reject.of(Stage.mine, Reason.source_error, subject, "GitHub's GraphQL API returned no data for this "
+                         "pull request", repo=repo.repo, language=spec.name)
     reason = cands.prefilter(pr, repo.repo, spec, max_lines)
     if reason:
-        return Reject(stage=Stage.mine, reason=reason, subject=subject, repo=repo.repo, language=spec.name)
+        return Reject.of(Stage.mine, reason, subject, repo=repo.repo, language=spec.name)
     linked = cands.linked_issue_numbers(pr, repo.repo)
     closing = {n["number"]: n for n in cands.nodes(pr.get("closingIssuesReferences"))}
     resolved = [closing.get(n) or issues.get(n) for n in linked]
     resolved = [i for i in resolved if i and i.get("__typename", "Issue") == "Issue"]
     if not resolved:
-        return Reject(stage=Stage.mine, reason=Reason.no_linked_issue, subject=subject, repo=repo.repo,
-                      language=spec.name, detail="referenced numbers are not issues")
+        return Reject.of(Stage.mine, Reason.no_linked_issue, subject, "referenced numbers are not issues",
+                         repo=repo.repo, language=spec.name)
     diff = client.pull_diff(repo.repo, pr["number"])
     return cands.build_candidate(pr, resolved, diff, repo=repo.repo, repo_url=repo.url, spec=spec,
                                  max_lines=max_lines, provenance={"source": "github", "pr": str(pr["number"])})
@@ -185,11 +184,12 @@ class CloneCache:
             if not fetched and any(not self._has(c.base_commit) for c in batch.candidates):
                 self.git_dir = ensure_clone(self.repo.url, self.settings.cache_dir, partial=True)
         except CloneError as exc:
-            batch.rejects += [_clone_reject(c, str(exc)) for c in batch.candidates]
+            batch.rejects += [Reject.of(Stage.mine, Reason.clone_failed, c, str(exc)) for c in batch.candidates]
             batch.candidates = []
             return
         missing = [c for c in batch.candidates if not self._has(c.base_commit)]
-        batch.rejects += [_clone_reject(c, f"base commit {c.base_commit} not in clone") for c in missing]
+        batch.rejects += [Reject.of(Stage.mine, Reason.clone_failed, c, f"base commit {c.base_commit} not in clone")
+                          for c in missing]
         batch.candidates = [c for c in batch.candidates if c not in missing]
 
     def _has(self, sha: str) -> bool:
@@ -198,11 +198,6 @@ class CloneCache:
             return True
         except GitError:
             return False
-
-
-def _clone_reject(cand: Candidate, detail: str) -> Reject:
-    return Reject(stage=Stage.mine, reason=Reason.clone_failed, subject=cand.instance_id, repo=cand.repo,
-                  detail=detail, language=cand.language)
 
 
 def mine_github(repo_full_name: str, settings: Settings, gh: GithubSettings, cursor: str | None = None,
