@@ -189,11 +189,18 @@ class Catalog:
 
     def _check_tables(self) -> None:
         """A read-only connection to a catalog written before a table existed sees that table
-        as empty (a temporary one on this connection only); the next writer creates it."""
-        missing = [name for name in TABLES if name not in self._existing_columns()]
-        for name in missing:
-            temp = create_table_sql(TABLES[name]).replace("CREATE TABLE", "CREATE TEMP TABLE", 1)
-            self._con.execute(temp)
+        as empty (a temporary one on this connection only), and a column added since as NULLs
+        (a temporary view over the stored table, so the analyst views still bind); the next
+        writer creates them."""
+        existing = self._existing_columns()
+        for name, spec in TABLES.items():
+            if name not in existing:
+                self._con.execute(create_table_sql(spec).replace("CREATE TABLE", "CREATE TEMP TABLE", 1))
+                continue
+            added = [f'NULL::{col.sql} AS "{c}"' for c, col in columns(spec).items() if c not in existing[name]]
+            if added:
+                self._con.execute(f'CREATE TEMP VIEW "{name}" AS SELECT *, {", ".join(added)} '
+                                  f'FROM {LAKE}.main."{name}"')
 
     # -- transactions -----------------------------------------------------------------------
 

@@ -38,7 +38,7 @@ QUERIES = {
     "image_size": """SELECT layer, max(size_bytes) / 1e6 AS mb FROM builds
                      WHERE status <> 'failed' AND size_bytes IS NOT NULL
                      GROUP BY layer, image ORDER BY layer""",
-    "validation_time": """SELECT CASE WHEN phase LIKE 'after%' THEN 'after' ELSE phase END AS phase,
+    "validation_time": """SELECT split_part(phase, '#', 1) AS phase,
                                  duration_s FROM validations ORDER BY phase""",
     "flaky": """SELECT instance_id, test, pass_rate, in_fail_to_pass FROM flaky_tests
                 ORDER BY pass_rate, instance_id, test""",
@@ -142,7 +142,7 @@ def _rejects(rows) -> Section:
 
 def _flaky(rows) -> Section:
     title = "Flaky tests"
-    note = "tests of curated instances that did not pass in every repeated run after the gold patch"
+    note = "tests whose repeated before or after runs disagree (dropped from curated instances, or all a rejected candidate had)"
     if not rows:
         return Section(title, note=note, empty="no flaky tests: every curated test passed in every repeated run")
     by_instance = _group([{"i": r["instance_id"], "one": 1.0} for r in rows], "i", "one")

@@ -93,6 +93,21 @@ def test_a_catalog_written_before_the_review_tables_reads_them_as_empty(catalog_
         assert new.sql("SELECT count(*) AS n FROM curated")["n"][0].as_py() == 0
 
 
+def test_a_catalog_written_before_a_column_existed_reads_it_as_nulls(catalog_dir):
+    """A read-only connection cannot add the columns a record gained since (`flaky_tests`,
+    `test_categories`): the views that read them still bind, and the records take defaults."""
+    with Catalog.open(catalog_dir) as cat:
+        cat.upsert("instances", [instance(candidate(1))])
+        for column in ("flaky_tests", "test_categories"):
+            cat.sql(f'ALTER TABLE instances DROP COLUMN "{column}"')
+    with Catalog.open(catalog_dir, read_only=True) as old:
+        assert old.sql("SELECT count(*) AS n FROM flaky_tests")["n"][0].as_py() == 0
+        (stored,) = old.instances()
+        assert stored.flaky_tests == [] and stored.test_categories == {}
+    with Catalog.open(catalog_dir) as writer:  # the next writer adds the columns for real
+        assert writer.instances()[0].flaky_tests == []
+
+
 def test_exports_take_the_curated_set_and_carry_its_labels(catalog, tmp_path):
     import json
 
