@@ -13,7 +13,7 @@ install: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml setup.py
 	python3 -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[test,rl,review]'
+	$(BIN)/pip install -q -e '.[test,rl,review,distributed]'
 	touch $@
 
 setup: install

@@ -493,6 +493,9 @@ def tag_image(source: str, target: str) -> None:
 # -- ownership: which run a container belongs to, and removing what dead runs left -----------
 
 _RUN_ID = {"id": ""}
+_WORKING_FOR: contextvars.ContextVar[dict[str, str] | None] = contextvars.ContextVar("envmine_run_owner", default=None)
+"""The owner labels of the run a distributed executor's worker is working for (None: this
+process's own run)."""
 
 
 def stop_creating() -> None:
@@ -503,6 +506,22 @@ def stop_creating() -> None:
 def _refuse_if_stopping() -> None:
     if _RUN_ID.get("stopping"):
         raise EngineError("the run is stopping: no new containers")
+    owner = _WORKING_FOR.get()
+    if owner is not None and not _owner_alive(owner):
+        raise EngineError(f"run {owner.get('envmine.run')} is gone: no new containers for it")
+
+
+@contextmanager
+def working_for(owner: dict[str, str]) -> Iterator[None]:
+    """Label the containers started in this context (and in threads started with a copy of it)
+    with the run `owner` (its `owner_labels()`): a Ray or Dask worker's sandboxes then belong
+    to the run that asked for them, its cleanup removes them, and once that run's process is
+    gone no new one starts."""
+    token = _WORKING_FOR.set(dict(owner))
+    try:
+        yield
+    finally:
+        _WORKING_FOR.reset(token)
 
 
 def set_run_id(run_id: str) -> None:
@@ -520,11 +539,17 @@ def _process_start(pid: int) -> str:
         return ""
 
 
-def owner_labels() -> dict[str, str]:
-    """Labels naming this run and process (see OWNER_LABELS)."""
+def process_labels() -> dict[str, str]:
+    """Labels naming this process and the run it started (see OWNER_LABELS)."""
     pid = os.getpid()
     return {"envmine.run": _RUN_ID["id"], "envmine.host": socket.gethostname(),
             "envmine.pid": str(pid), "envmine.pid_start": _process_start(pid)}
+
+
+def owner_labels() -> dict[str, str]:
+    """Labels naming the run a container belongs to and its process (see OWNER_LABELS), plus
+    `envmine.worker`, the host and pid of the process that started it."""
+    return {**(_WORKING_FOR.get() or process_labels()), "envmine.worker": f"{socket.gethostname()}:{os.getpid()}"}
 
 
 def _owner_alive(labels: dict[str, str]) -> bool:

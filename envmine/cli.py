@@ -101,6 +101,7 @@ def run(
     if not cfg.sources:
         raise typer.BadParameter("no sources: give --config or --git/--pypi/...")
     from envmine import progress
+    from envmine.flows.executors import ExecutorError
     from envmine.flows.pipeline import run_pipeline
 
     with _progress() as bar:
@@ -114,7 +115,12 @@ def run(
             bar.update(tasks[step], advance=n, note=note[-50:])
 
         with progress.listening(show):
-            counts = run_pipeline(cfg, home=str(path), force=force)
+            try:
+                counts = run_pipeline(cfg, home=str(path), force=force)
+            except ExecutorError as exc:  # the configured cluster: a user error, not a crash
+                bar.stop()
+                console.print(f"[red]run failed[/]: {exc}", highlight=False)
+                raise typer.Exit(2) from None
     _print_counts(counts)
 
 

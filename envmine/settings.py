@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -199,6 +199,24 @@ class ReviewSettings(BaseModel):
     judge_model: str = ""
 
 
+class ExecutorSettings(BaseModel):
+    """Where the flow's build-and-validate tasks run: threads of the run's own process, or the
+    workers of a Ray or Dask cluster. The catalog is always written by the run's process."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["local", "ray", "dask"] = "local"
+    """`local`: a thread pool (as many threads as `docker.concurrency`); `ray`: Prefect's
+    RayTaskRunner (`prefect-ray`); `dask`: Prefect's DaskTaskRunner (`prefect-dask`). Ray and
+    Dask need `pip install 'envmine[distributed]'`."""
+    address: str | None = None
+    """The cluster to join: Ray's head (`127.0.0.1:6379`, or `ray://host:10001` for Ray
+    Client), Dask's scheduler (`tcp://127.0.0.1:8786`). Unset: a throwaway cluster on this
+    machine, started for the run and stopped after it."""
+    connect_timeout_s: float = Field(default=10.0, gt=0)
+    """How long to wait for the cluster's address to answer before the run gives up."""
+
+
 class Settings(BaseModel):
     """Everything a run needs besides its sources."""
 
@@ -208,6 +226,7 @@ class Settings(BaseModel):
     docker: DockerSettings = Field(default_factory=DockerSettings)
     validation: ValidationSettings = Field(default_factory=ValidationSettings)
     review: ReviewSettings = Field(default_factory=ReviewSettings)
+    executor: ExecutorSettings = Field(default_factory=ExecutorSettings)
 
     @property
     def catalog_dir(self) -> Path:

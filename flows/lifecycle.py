@@ -102,11 +102,12 @@ def _holders_dir() -> Path:
 
 
 def holder_id() -> uuid.UUID:
-    """This process's lease-holder id, registered with its pid so a later run can tell it died."""
-    from envmine.builders.engine import owner_labels
+    """This process's lease-holder id, registered with its pid so a later run can tell it died
+    (a Ray or Dask worker's own pid: it holds and renews the lease, whichever run it works for)."""
+    from envmine.builders.engine import process_labels
 
     if _STATE["holder"] is None:
-        labels = owner_labels()
+        labels = process_labels()
         _STATE["holder"] = uuid.uuid4()
         folder = _holders_dir()
         folder.mkdir(parents=True, exist_ok=True)

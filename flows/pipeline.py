@@ -17,10 +17,9 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.futures import as_completed
-from prefect.task_runners import ThreadPoolTaskRunner
 
 from envmine import progress
-from envmine.flows import lifecycle, sources
+from envmine.flows import executors, lifecycle, sources
 from envmine.config import RunConfig, SourceConfig
 from envmine.miners.github.settings import GithubSettings
 from envmine.records import Build, Candidate, EnvSpec, Reject, TaskInstance, TestRun, content_key
@@ -98,8 +97,17 @@ def assess_quality(catalog) -> dict[str, int]:
 
 @task(cache_key_fn=_candidate_cache_key, cache_expiration=timedelta(days=30),
       persist_result=True, task_run_name="build+validate {candidate.instance_id}")
-def build_and_validate(candidate: Candidate, settings: Settings) -> Outcome:
-    """Plan, build and validate one candidate, holding a Docker slot while it works."""
+def build_and_validate(candidate: Candidate, settings: Settings, owner: dict[str, str]) -> Outcome:
+    """Plan, build and validate one candidate, holding a Docker slot while it works; its
+    sandboxes belong to the run `owner` names (`engine.process_labels()` of the run's process),
+    in whichever process or worker the executor runs this task."""
+    from envmine.builders import engine
+
+    with engine.working_for(owner):
+        return _build_and_validate(candidate, settings)
+
+
+def _build_and_validate(candidate: Candidate, settings: Settings) -> Outcome:
     from envmine.builders.build import build_env
     from envmine.builders.plan import plan_env
     from envmine.validators.run import validate
@@ -210,7 +218,10 @@ def pipeline(config: dict[str, Any], home: str | None = None, force: bool = Fals
 def _process(todo: list[Candidate], settings: Settings, catalog, counts: dict[str, int],
              force: bool = False) -> None:
     task_ = build_and_validate.with_options(refresh_cache=True) if force else build_and_validate
-    futures = [task_.submit(c, settings) for c in todo]
+    from envmine.builders import engine
+
+    owner = engine.process_labels()
+    futures = [task_.submit(c, settings, owner) for c in todo]
     for future in as_completed(futures):
         outcome: Outcome = future.result()
         _store(catalog, outcome)
@@ -279,12 +290,13 @@ def _publish_funnel(counts: dict[str, int]) -> None:
 
 
 def run_pipeline(config: RunConfig, home: str | None = None, force: bool = False) -> dict[str, int]:
-    """Run the flow with a thread pool sized by the Docker concurrency setting, with Prefect's
-    server tied to this process and SIGTERM/SIGINT stopping it within seconds."""
+    """Run the flow on the executor `[settings.executor]` names (default: a thread pool sized
+    by the Docker concurrency setting), with Prefect's server tied to this process and
+    SIGTERM/SIGINT stopping it within seconds."""
     settings = config.settings.at_home(home)
-    runner = ThreadPoolTaskRunner(max_workers=max(1, settings.docker.concurrency))
+    runner = executors.task_runner(settings)
     lifecycle.own_server(lifecycle.start_tied_server())
-    with lifecycle.stop_on_signals():
+    with lifecycle.stop_on_signals(), executors.api_for_workers(settings):
         return pipeline.with_options(task_runner=runner)(
             config=config.flow_parameters(), home=str(settings.home), force=force,
         )

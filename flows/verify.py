@@ -10,9 +10,8 @@ from datetime import datetime, timezone
 
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
-from prefect.task_runners import ThreadPoolTaskRunner
 
-from envmine.flows import lifecycle
+from envmine.flows import executors, lifecycle
 from envmine.flows.pipeline import DOCKER_LIMIT
 from envmine.records import Candidate, TaskInstance, Verification
 from envmine.settings import Settings
@@ -65,7 +64,7 @@ def run_verify(settings: Settings, where: str | None = None, rebuild: bool = Fal
     """`envmine verify`: the flow on a thread pool sized like the pipeline's, with Prefect's
     server tied to this process. A bad `where` raises ValueError before anything runs."""
     select(settings, where, rebuild)
-    runner = ThreadPoolTaskRunner(max_workers=max(1, settings.docker.concurrency))
+    runner = executors.task_runner(settings)
     lifecycle.own_server(lifecycle.start_tied_server())
-    with lifecycle.stop_on_signals():
+    with lifecycle.stop_on_signals(), executors.api_for_workers(settings):
         return verify_flow.with_options(task_runner=runner)(home=str(settings.home), where=where, rebuild=rebuild)

@@ -10,6 +10,7 @@ Sandbox.read_file and parsed by the runner's parser. The container is always rem
 
 from __future__ import annotations
 
+import contextvars
 import fnmatch
 import io
 import tarfile
@@ -266,7 +267,8 @@ def _repeated_runs(candidate: Candidate, spec: EnvSpec, settings: Settings, para
 
     if parallel and len(phases) > 1:
         with ThreadPoolExecutor(max_workers=len(phases), thread_name_prefix="envmine-after") as pool:
-            return list(pool.map(one, phases))
+            # Each thread runs in a copy of this context: the run a worker works for labels its sandboxes.
+            return [f.result() for f in [pool.submit(contextvars.copy_context().run, one, p) for p in phases]]
     runs = []
     for phase in phases:
         runs.append(one(phase))
