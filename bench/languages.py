@@ -68,6 +68,10 @@ class CandidateResult:
     instance: bool = False
     fail_to_pass: int = 0
     pass_to_pass: int = 0
+    categories: dict[str, int] = field(default_factory=dict)
+    """How many passing tests are in each Multi-SWE-bench category (`p2p`, `f2p`, `s2p`, `n2p`)."""
+    flaky_tests: int = 0
+    """Tests whose repeated runs disagreed (left out of FAIL_TO_PASS and PASS_TO_PASS)."""
     reject: dict[str, str] | None = None
     error: str = ""
     build_timeout_s: int | None = None
@@ -189,6 +193,8 @@ def process(candidate: Candidate, settings: Settings, catalog) -> CandidateResul
         result.instance = True
         result.fail_to_pass = len(outcome.instance.FAIL_TO_PASS)
         result.pass_to_pass = len(outcome.instance.PASS_TO_PASS)
+        result.categories = dict(Counter(outcome.instance.test_categories.values()))
+        result.flaky_tests = len(outcome.instance.flaky_tests)
     if outcome.reject is not None:
         _rejected(result, outcome.reject, catalog)
     return result
@@ -418,7 +424,8 @@ def _outcome(c: dict[str, Any]) -> str:
         if budget_capped(c):
             status += " (under the language budget's shortened limit)"
     else:
-        status = f"validated ({c['fail_to_pass']} F2P)"
+        status = f"validated ({c['fail_to_pass']} F2P, {c['pass_to_pass']} P2P"
+        status += f", {c['flaky_tests']} flaky)" if c.get("flaky_tests") else ")"
     if c["built"]:
         status += f" ({_dash(c.get('cold_build_s'))} s, {_mb(c['image_bytes'])} MB)"
     return status
