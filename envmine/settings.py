@@ -12,6 +12,7 @@ import os
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -199,6 +200,53 @@ class ReviewSettings(BaseModel):
     judge_model: str = ""
 
 
+class CatalogSettings(BaseModel):
+    """Where the catalog keeps its metadata and its Parquet data, and how the flow batches its
+    writes. The default (both unset) is the embedded catalog: SQLite metadata and Parquet files
+    in the home's `catalog/` folder. Credentials never go here: PostgreSQL reads `PGPASSWORD`
+    (or `~/.pgpass`), the object store `AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY` /
+    `AWS_SESSION_TOKEN` from the environment."""
+
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
+
+    metadata: str | None = None
+    """PostgreSQL metadata database shared by several writers, as a libpq URL
+    (`postgresql://envmine@db.internal:5432/envmine`, no password); unset: SQLite in the home."""
+    data: str | None = None
+    """Where the Parquet files go: `s3://bucket/prefix` on any S3-compatible store; unset: the
+    catalog folder's `data/`."""
+    endpoint_url: str | None = None
+    """The object store's endpoint (`http://127.0.0.1:9000`); unset: AWS S3."""
+    region: str = "us-east-1"
+    batch_outcomes: int = Field(default=256, ge=1)
+    """The flow writes its outcomes to the lake in batches of this many (each one is durable
+    in the local spool as soon as the flow has it)."""
+    batch_seconds: float = Field(default=2.0, gt=0)
+    """... or when the oldest spooled outcome is this old, whichever comes first."""
+    compact_every_s: float = Field(default=900.0, gt=0)
+    """During a run, fold inlined rows and small files into Parquet at most this often (and
+    always once after the run)."""
+
+    @field_validator("metadata")
+    @classmethod
+    def _no_password(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        url = urlsplit(value)
+        if url.scheme not in ("postgresql", "postgres"):
+            raise ValueError("catalog metadata must be a postgresql:// URL")
+        if url.password is not None or "password=" in (url.query or "").lower():
+            raise ValueError("catalog metadata URL must not hold a password: set PGPASSWORD or use ~/.pgpass")
+        return value
+
+    @field_validator("data")
+    @classmethod
+    def _object_store(cls, value: str | None) -> str | None:
+        if value is not None and not (value.startswith("s3://") and len(value) > len("s3://")):
+            raise ValueError("catalog data must be an s3://bucket/prefix URL")
+        return value
+
+
 class ExecutorSettings(BaseModel):
     """Where the flow's build-and-validate tasks run: threads of the run's own process, or the
     workers of a Ray or Dask cluster. The catalog is always written by the run's process."""
@@ -220,13 +268,15 @@ class ExecutorSettings(BaseModel):
 class Settings(BaseModel):
     """Everything a run needs besides its sources."""
 
-    model_config = ConfigDict(extra="forbid")
+    # Errors name the key and the problem, never the value (a catalog URL may hold a password).
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
 
     home: Path = Field(default_factory=home_dir)
     docker: DockerSettings = Field(default_factory=DockerSettings)
     validation: ValidationSettings = Field(default_factory=ValidationSettings)
     review: ReviewSettings = Field(default_factory=ReviewSettings)
     executor: ExecutorSettings = Field(default_factory=ExecutorSettings)
+    catalog: CatalogSettings = Field(default_factory=CatalogSettings)
 
     @property
     def catalog_dir(self) -> Path:

@@ -4,7 +4,9 @@ run config (the codes are the review stage's, so they exist before anyone opens 
 Thin wiring: each task calls one library function of a stage. The flow sets retries where an
 outside service can fail (registries, GitHub), a concurrency limit on Docker work, and caching
 keyed by content, so a rerun skips finished work. Catalog writes happen in the flow's own
-thread, one transaction per candidate's outcome, so a crash loses at most the items in flight.
+thread: each candidate's outcome is acknowledged into a local fsynced spool and reaches the
+lake in batched transactions (`warehouse.ingest`), so a crash loses only the items in flight;
+after a run that wrote anything, the catalog is compacted into Parquet files.
 """
 
 from __future__ import annotations
@@ -170,6 +172,7 @@ def _start_clean(run_id: str) -> None:
 def pipeline(config: dict[str, Any], home: str | None = None, force: bool = False) -> dict[str, int]:
     """Mine every source in `config`, build and validate each new candidate, catalog it all."""
     from envmine.warehouse.catalog import Catalog
+    from envmine.warehouse.ingest import Ingest
 
     logger = get_run_logger()
     cfg = RunConfig.model_validate(config)
@@ -182,7 +185,9 @@ def pipeline(config: dict[str, Any], home: str | None = None, force: bool = Fals
     counts = {"sources": 0, "candidates": 0, "mine_rejects": 0, "built": 0,
               "validated": 0, "build_rejects": 0, "validate_rejects": 0, "skipped": 0}
     # Prefect's own SIGTERM handler unwinds the flow for ~10 s; ours stops it in about one.
-    with lifecycle.stop_on_signals(), Catalog.open(settings.catalog_dir) as catalog:
+    with (lifecycle.stop_on_signals(), Catalog.open(settings.catalog_dir, store=settings.catalog) as catalog,
+          Ingest.open(catalog, settings.catalog) as ingest):
+        opened_at = catalog.version()
         processed = set() if force else _processed(catalog)
         for source in _all_sources(cfg, settings, catalog):
             limit = source.max_candidates or (cfg.github.max_candidates_per_repo if source.kind == "github"
@@ -207,15 +212,18 @@ def pipeline(config: dict[str, Any], home: str | None = None, force: bool = Fals
             logger.info("%s: %d candidates (%d new), %d rejected while mining",
                         source.label, len(mined.candidates), len(todo), len(mined.rejects))
             progress.advance("validate", 0, total=len(todo), note=source.label)
-            _process(todo, settings, catalog, counts, force)
-            # The cursor moves only after everything it covers is stored.
+            _process(todo, settings, ingest, counts, force)
+            ingest.flush()
+            # The cursor moves only after everything it covers is in the lake.
             catalog.upsert("repos", [mined.repo])
         counts["quality_codes"] = assess_quality(catalog)["codes"]
+        if catalog.version() != opened_at:  # a quiet rerun makes no snapshot
+            catalog.compact()
     _publish_funnel(counts)
     return counts
 
 
-def _process(todo: list[Candidate], settings: Settings, catalog, counts: dict[str, int],
+def _process(todo: list[Candidate], settings: Settings, ingest, counts: dict[str, int],
              force: bool = False) -> None:
     task_ = build_and_validate.with_options(refresh_cache=True) if force else build_and_validate
     from envmine.builders import engine
@@ -224,7 +232,7 @@ def _process(todo: list[Candidate], settings: Settings, catalog, counts: dict[st
     futures = [task_.submit(c, settings, owner) for c in todo]
     for future in as_completed(futures):
         outcome: Outcome = future.result()
-        _store(catalog, outcome)
+        _store(ingest, outcome)
         if outcome.builds and all(b.status != "failed" for b in outcome.builds):
             counts["built"] += 1
         if outcome.instance is not None:
@@ -234,11 +242,12 @@ def _process(todo: list[Candidate], settings: Settings, catalog, counts: dict[st
         progress.advance("validate", 1, note=outcome.instance_id)
 
 
-def _store(catalog, outcome: Outcome) -> None:
-    """One candidate's outcome in one catalog transaction; its verdict replaces any earlier one
-    (a forced rerun that validates retracts the old reject, and the reverse)."""
+def _store(ingest, outcome: Outcome) -> None:
+    """One candidate's outcome, acknowledged whole (it reaches the lake whole, in one batch);
+    its verdict replaces any earlier one (a forced rerun that validates retracts the old
+    reject, and the reverse)."""
     key = outcome.instance_id
-    catalog.commit(
+    ingest.commit(
         {"builds": outcome.builds, "validations": outcome.runs,
          "instances": [outcome.instance] if outcome.instance else [],
          "rejects": [outcome.reject] if outcome.reject else []},

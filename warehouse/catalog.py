@@ -1,5 +1,7 @@
 """The catalog edge: the only module that opens the DuckLake catalog (Parquet files plus a
-SQLite metadata database in one folder).
+SQLite metadata database in one folder by default; PostgreSQL metadata and Parquet on an
+S3-compatible object store, shared by writers on many machines, when `[settings.catalog]`
+says so).
 
     with Catalog.open(settings.catalog_dir) as catalog:
         catalog.upsert("candidates", candidates)   # one write = one DuckLake snapshot
@@ -14,6 +16,7 @@ writer writes; `version()` names a snapshot that `read(table, version)` returns 
 
 from __future__ import annotations
 
+import os
 import random
 import sqlite3
 import threading
@@ -22,6 +25,7 @@ from collections.abc import Callable, Sequence
 from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 import duckdb
 import pyarrow as pa
@@ -29,6 +33,7 @@ import pyarrow.compute as pc
 from pydantic import BaseModel
 
 from envmine.records import TaskInstance
+from envmine.settings import CatalogSettings
 from envmine.warehouse.schema import (
     CATALOG_COLUMNS,
     HASH_COLUMN,
@@ -45,10 +50,20 @@ from envmine.warehouse.views import create_views
 
 LAKE = "lake"
 METADATA_FILE = "metadata.sqlite"
+# Where a shared catalog lives (metadata URL, data URL, endpoint; never credentials), remembered
+# in the local catalog folder by the run that configured it, for `envmine sql`, exports, ...
+STORE_FILE = "store.json"
 DATA_DIR = "data"
-EXTENSIONS = {"sqlite_scanner": "duckdb_extension_sqlite_scanner", "ducklake": "duckdb_extension_ducklake"}
-# SQLite lets one writer commit at a time; a second one sees these and tries again later.
-RETRYABLE = ("database is locked", "database is busy", "conflict", "sqlite_busy")
+EXTENSIONS = {
+    "sqlite_scanner": "duckdb_extension_sqlite_scanner",
+    "ducklake": "duckdb_extension_ducklake",
+    "postgres_scanner": "duckdb_extension_postgres_scanner",
+    "httpfs": "duckdb_extension_httpfs",
+}
+# SQLite lets one writer commit at a time; a second one sees these and tries again later
+# (PostgreSQL writers that commit the same snapshot id at once see a conflict or a duplicate key).
+RETRYABLE = ("database is locked", "database is busy", "conflict", "sqlite_busy", "duplicate key")
+S3_ENV = {"KEY_ID": "AWS_ACCESS_KEY_ID", "SECRET": "AWS_SECRET_ACCESS_KEY", "SESSION_TOKEN": "AWS_SESSION_TOKEN"}
 AUTHOR = "envmine"
 # Inlined rows to Parquet, then files with deleted rows rewritten, then small files merged.
 COMPACTION = (
@@ -86,19 +101,65 @@ def _sql_text(text: str) -> str:
     return text.replace("'", "''")
 
 
-def _connect(catalog_dir: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
+def _metadata_uri(catalog_dir: Path, store: CatalogSettings) -> str:
+    if store.metadata:
+        return f"ducklake:postgres:{store.metadata}"
+    return f"ducklake:sqlite:{catalog_dir / METADATA_FILE}"
+
+
+def _data_path(catalog_dir: Path, store: CatalogSettings) -> str:
+    return store.data.rstrip("/") + "/" if store.data else f"{catalog_dir / DATA_DIR}/"
+
+
+def _s3_secret(con: duckdb.DuckDBPyConnection, store: CatalogSettings) -> None:
+    """An in-memory DuckDB secret for the object store, its keys read from the environment
+    (never stored, logged, or repeated in an error)."""
+    found = {option: os.environ[name] for option, name in S3_ENV.items() if os.environ.get(name)}
+    options = {**found, "REGION": store.region}
+    if store.endpoint_url:
+        endpoint = urlsplit(store.endpoint_url)
+        options |= {"ENDPOINT": endpoint.netloc, "URL_STYLE": "path",
+                    "USE_SSL": "true" if endpoint.scheme == "https" else "false"}
+    text = ", ".join(f"{k} '{_sql_text(v)}'" if k != "USE_SSL" else f"{k} {v}" for k, v in options.items())
+    try:
+        con.execute(f"CREATE SECRET envmine_store (TYPE s3, {text})")
+    except duckdb.Error:
+        raise CatalogError("the object store's credentials were refused by DuckDB (check the "
+                           "AWS_* environment variables and endpoint_url)") from None
+
+
+def _location(catalog_dir: Path, store: CatalogSettings | None, remember: bool) -> CatalogSettings:
+    """`store` when it names a shared catalog (remembered in the folder when `remember`),
+    else the one this folder remembers, else the embedded default."""
+    remembered = catalog_dir / STORE_FILE
+    if store is not None and (store.metadata or store.data):
+        if remember:
+            catalog_dir.mkdir(parents=True, exist_ok=True)
+            remembered.write_text(store.model_dump_json(include={"metadata", "data", "endpoint_url", "region"}))
+        return store
+    if remembered.is_file():
+        return CatalogSettings.model_validate_json(remembered.read_text())
+    return store or CatalogSettings()
+
+
+def _connect(catalog_dir: Path, read_only: bool, store: CatalogSettings) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect(
         config={"autoinstall_known_extensions": False, "autoload_known_extensions": False}
     )
     for name in EXTENSIONS:
         con.execute(f"LOAD '{_sql_text(str(extension_path(name)))}'")
     con.execute("SET TimeZone = 'UTC'")
-    metadata = _sql_text(str(catalog_dir / METADATA_FILE))
-    data = _sql_text(f"{catalog_dir / DATA_DIR}/")
-    # The data folder is always the one beside the metadata, so a moved or copied catalog
-    # folder still opens (DuckLake stores file paths relative to DATA_PATH).
-    options = f"DATA_PATH '{data}', OVERRIDE_DATA_PATH true" + (", READ_ONLY" if read_only else "")
-    con.execute(f"ATTACH 'ducklake:sqlite:{metadata}' AS {LAKE} ({options})")
+    if store.data:
+        _s3_secret(con, store)
+    # The configured data path always wins, so a moved or copied catalog folder still opens
+    # (DuckLake stores file paths relative to DATA_PATH).
+    options = (f"DATA_PATH '{_sql_text(_data_path(catalog_dir, store))}', OVERRIDE_DATA_PATH true"
+               + (", READ_ONLY" if read_only else ""))
+    try:
+        con.execute(f"ATTACH '{_sql_text(_metadata_uri(catalog_dir, store))}' AS {LAKE} ({options})")
+    except duckdb.Error as exc:
+        con.close()
+        raise CatalogError(f"cannot open the catalog's metadata: {exc}") from None
     con.execute(f"USE {LAKE}")
     return con
 
@@ -129,15 +190,23 @@ class Catalog:
         self._lock = threading.RLock()
 
     @classmethod
-    def open(cls, catalog_dir: str | Path, read_only: bool = False) -> Catalog:
-        """Open (a writer creates it and its tables if needed) the catalog in `catalog_dir`."""
+    def open(cls, catalog_dir: str | Path, read_only: bool = False,
+             store: CatalogSettings | None = None) -> Catalog:
+        """Open (a writer creates it and its tables if needed) the catalog in `catalog_dir`, or
+        the shared one `store` names (PostgreSQL metadata, S3 data; `catalog_dir` then holds
+        the write spool and remembers `store` for later opens that name none)."""
         catalog_dir = Path(catalog_dir).expanduser().resolve()
-        if read_only and not (catalog_dir / METADATA_FILE).is_file():
+        store = _location(catalog_dir, store, remember=not read_only)
+        local = store.metadata is None
+        if read_only and local and not (catalog_dir / METADATA_FILE).is_file():
             raise CatalogError(f"no catalog at {catalog_dir} (no {METADATA_FILE}); write to it first")
         if not read_only:
-            (catalog_dir / DATA_DIR).mkdir(parents=True, exist_ok=True)
-            _use_wal(catalog_dir / METADATA_FILE)
-        catalog = cls(_connect(catalog_dir, read_only), catalog_dir, read_only)
+            catalog_dir.mkdir(parents=True, exist_ok=True)
+            if not store.data:
+                (catalog_dir / DATA_DIR).mkdir(parents=True, exist_ok=True)
+            if local:
+                _use_wal(catalog_dir / METADATA_FILE)
+        catalog = cls(_connect(catalog_dir, read_only, store), catalog_dir, read_only)
         try:
             if read_only:
                 catalog._check_tables()
@@ -261,8 +330,7 @@ class Catalog:
 
         def work() -> int:
             for table, keys in drops.items():
-                placeholders = ", ".join("?" for _ in keys)
-                self._con.execute(f'DELETE FROM "{table}" WHERE {KEY_COLUMN} IN ({placeholders})', keys)
+                self._delete(table, self._stored_keys(table, keys))
             return sum(self._write(table, batch) for table, batch in batches.items() if batch.num_rows)
 
         with self._lock:
@@ -282,11 +350,10 @@ class Catalog:
         changed = batch.filter(pc.invert(pc.is_in(identity, pa.array(sorted(unchanged), pa.string()))))
         if changed.num_rows == 0:
             return 0
+        # only keys already stored need deleting: a batch of new outcomes deletes nothing
+        self._delete(table, {key for key, _ in stored} & set(changed[KEY_COLUMN].to_pylist()))
         self._con.register("envmine_changed", changed)
         try:
-            self._con.execute(
-                f'DELETE FROM "{table}" WHERE {KEY_COLUMN} IN (SELECT {KEY_COLUMN} FROM envmine_changed)'
-            )
             self._con.execute(f'INSERT INTO "{table}" BY NAME SELECT * FROM envmine_changed')
         finally:
             self._con.unregister("envmine_changed")
@@ -295,6 +362,23 @@ class Catalog:
             [LAKE, AUTHOR, f"upsert {table}: {changed.num_rows} rows"],
         )
         return changed.num_rows
+
+    def _with_keys(self, keys: Sequence[str] | set[str], query: str) -> list[tuple]:
+        """Run `query` with `keys` as the relation `envmine_keys(key)` (a long IN list of
+        parameters is slow to plan: hundreds of keys take a second)."""
+        self._con.register("envmine_keys", pa.table({KEY_COLUMN: pa.array(sorted(keys), pa.string())}))
+        try:
+            return self._con.execute(query).fetchall()
+        finally:
+            self._con.unregister("envmine_keys")
+
+    def _stored_keys(self, table: str, keys: Sequence[str]) -> set[str]:
+        query = f'SELECT {KEY_COLUMN} FROM "{table}" WHERE {KEY_COLUMN} IN (SELECT {KEY_COLUMN} FROM envmine_keys)'
+        return {key for (key,) in self._with_keys(keys, query)}
+
+    def _delete(self, table: str, keys: set[str]) -> None:
+        if keys:
+            self._with_keys(keys, f'DELETE FROM "{table}" WHERE {KEY_COLUMN} IN (SELECT {KEY_COLUMN} FROM envmine_keys)')
 
     def compact(self) -> int:
         """Merge the small files that many small upserts leave behind; returns the new version.

@@ -70,3 +70,14 @@ def reject(stage: str, reason: str, subject: str, repo: str = "", language: str 
 
 def repo(name: str, source: str = "git", language: str = "python") -> Repo:
     return Repo(repo=name, source=source, url=f"/srv/git/{name}", language=language, visited_at=T0)
+
+
+def outcome(n: int | str, tests: int = 200, prefix: str = "o") -> tuple[dict, dict]:
+    """One candidate's outcome as the flow commits it: 1 instance, 3 runs of `tests` statuses,
+    its earlier rejects retracted."""
+    cand = candidate(f"{prefix}{n}")
+    statuses = {f"tests/test_w.py::test_{i}": "PASSED" for i in range(tests)}
+    runs = [run(cand, phase, statuses) for phase in ("before", "after", "after#2")]
+    key = cand.instance_id
+    return ({"instances": [instance(cand)], "validations": runs, "builds": [build(cand)], "rejects": []},
+            {"rejects": [f"build:{key}", f"validate:{key}"], "instances": []})
