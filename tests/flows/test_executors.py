@@ -12,6 +12,7 @@ import subprocess
 
 import pytest
 
+from envmine.builders import engine
 from envmine.builders.engine import client
 from envmine.config import RunConfig, SourceConfig
 from envmine.flows.executors import ExecutorError
@@ -99,6 +100,18 @@ def test_dask_cluster_run_gives_the_same_catalog(repos, local, tmp_path_factory)
     with clusters.dask_cluster(tmp) as address:
         dask_run = _run(repos, tmp / "home", {"kind": "dask", "address": address})
     _assert_same_run(local, dask_run)
+
+
+def test_a_worker_labels_sandboxes_with_its_run_and_starts_none_once_the_run_is_gone():
+    run = {**engine.process_labels(), "envmine.run": "run-42"}
+    with engine.working_for(run):
+        labels = engine.owner_labels()
+    assert labels == {**run, "envmine.worker": f"{os.uname().nodename}:{os.getpid()}"}
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    dead = {**run, "envmine.pid": str(gone.pid)}
+    with engine.working_for(dead), pytest.raises(engine.EngineError, match="run run-42 is gone"):
+        engine.read_image_file("envmine/no-such-image:x", "/etc/hostname")
 
 
 @pytest.mark.parametrize("kind", ["ray", "dask"])
