@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from envmine import records
@@ -30,10 +31,16 @@ def test_flow_writes_quality_codes_and_a_rerun_writes_nothing(tmp_path, prefect_
     with Catalog.open(tmp_path / "catalog") as catalog:
         codes = catalog.sql("SELECT code, count(*) AS n FROM quality GROUP BY code ORDER BY code").to_pylist()
         statements = catalog.sql("SELECT count(*) AS n FROM statements WHERE method = 'template'")["n"][0].as_py()
-        version = catalog.version()
     # the tasks a reviewer should distrust are flagged: leaky statements, import-failure-only F2P
     assert {"code": "f2p_import_failure_only", "n": 2} in codes and {"code": "statement_leaks_fix", "n": 5} in codes
     assert counts["quality_codes"] == sum(row["n"] for row in codes) and statements == len(data["instances"])
+    # the run compacted the catalog: every live instance row is in Parquet files pandas reads
+    with Catalog.open(tmp_path / "catalog", read_only=True) as catalog:
+        files = catalog.sql("SELECT data_file, delete_file FROM ducklake_list_files('lake', 'instances')").to_pylist()
+        version = catalog.version()
+    assert files and all(f["delete_file"] is None for f in files)
+    read = pd.concat([pd.read_parquet(f["data_file"]) for f in files])
+    assert sorted(read["instance_id"]) == sorted(row["instance_id"] for row in data["instances"])
     again = pipeline(config={"sources": []}, home=str(tmp_path))
     with Catalog.open(tmp_path / "catalog") as catalog:
         assert catalog.version() == version  # idempotent: no snapshot
