@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import subprocess
 import sys
 import time
 import tomllib
@@ -36,6 +35,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from envmine.git import git
 from envmine.records import Candidate, EnvSpec, Reject
 from envmine.settings import Settings
 
@@ -122,8 +122,7 @@ def local_source(repo: str, mirror_root: Path, home: Path) -> Path:
     dest = home / "sources" / owner / f"{name}.git"
     if not dest.is_dir():
         dest.parent.mkdir(parents=True, exist_ok=True)
-        subprocess.run(["git", "clone", "--quiet", "--mirror", str(snapshot), str(dest)],
-                       check=True, capture_output=True, text=True)
+        git(["clone", "--quiet", "--mirror", str(snapshot), str(dest)])
     return dest
 
 

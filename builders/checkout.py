@@ -7,36 +7,31 @@ no remotes, no tags, no other branches, no reflog, so the image cannot leak the 
 from __future__ import annotations
 
 import io
-import os
 import shutil
 import subprocess
 import tarfile
 import tempfile
 from pathlib import Path
 
-_GIT_ENV = {"GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", "GIT_CONFIG_NOSYSTEM": "1"}
+from envmine.git import READ_ENV, GitError, GitTimeout
+from envmine.git import git as run
+
 GIT_TIMEOUT_S = 600
 TESTBED_EXCLUDES = ("*.egg-info/", "build/", ".eggs/", "__pycache__/")
 
 
-class CheckoutError(RuntimeError):
+class CheckoutError(GitError):
     """git could not produce the requested commit or files."""
 
 
 def git(args: list[str], cwd: Path | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, **_GIT_ENV}
     try:
-        proc = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, env=env,
-                              timeout=GIT_TIMEOUT_S)
-    except subprocess.TimeoutExpired as exc:
+        proc = run(args, cwd=cwd, env=READ_ENV, timeout_s=GIT_TIMEOUT_S, check=False)
+    except GitTimeout as exc:
         raise CheckoutError(f"git {args[0]} timed out after {GIT_TIMEOUT_S}s") from exc
     if check and proc.returncode != 0:
         raise CheckoutError(f"git {args[0]} failed ({proc.returncode}): {proc.stderr.strip()[-1000:]}")
     return proc
-
-
-def has_commit(repo: Path, commit: str) -> bool:
-    return git(["-C", str(repo), "cat-file", "-e", f"{commit}^{{commit}}"], check=False).returncode == 0
 
 
 def list_paths(repo: Path, commit: str, folders: tuple[str, ...] = ("", "requirements/")) -> list[str]:

@@ -12,7 +12,6 @@ import fnmatch
 import json
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import jinja2
 
@@ -20,9 +19,10 @@ from envmine.builders import checkout
 from envmine.builders.base import base_layer, read_ca_bundle
 from envmine.builders.plan import dependency_cutoff
 from envmine.builders.render import make_layer
+from envmine.git import GitError, has_commit, tree_files
 from envmine.languages import LanguageSpec, load_language
 from envmine.languages.spec import DependencyCheck, FileRule, Framework, RepoOverride, load_overrides
-from envmine.miners.clone import CloneError, ensure_clone
+from envmine.miners.clone import ensure_clone
 from envmine.reasons import Reason, Stage
 from envmine.records import Candidate, EnvSpec, LayerSpec, Reject
 from envmine.settings import Settings
@@ -254,24 +254,17 @@ def plan_lang_env(candidate: Candidate, settings: Settings) -> EnvSpec | Reject:
     try:
         spec = load_language(language)
         mirror = ensure_clone(candidate.repo_url, settings.cache_dir)
-        if not checkout.has_commit(mirror, candidate.base_commit):
+        if not has_commit(mirror, candidate.base_commit):
             raise PlanError(Reason.checkout_failed, f"commit {candidate.base_commit} not in the clone")
-        paths = tree_paths(mirror, candidate.base_commit)
+        paths = tree_files(mirror, candidate.base_commit)
         files = checkout.read_files(mirror, candidate.base_commit, wanted_files(spec, paths))
         plan = plan_language(spec, paths, files, override, candidate.test_files,
                              dependency_cutoff(candidate.created_at))
     except KeyError as exc:
         return Reject.of(Stage.build, Reason.language_unsupported, candidate, str(exc))
-    except (CloneError, checkout.CheckoutError, ValueError) as exc:
+    except (GitError, ValueError) as exc:  # clone and checkout errors are GitErrors
         return Reject.of(Stage.build, Reason.clone_failed, candidate, str(exc))
     except PlanError as exc:
         return Reject.of(Stage.build, exc.reason, candidate, exc.detail)
     return lang_spec(candidate, settings, plan, spec, read_ca_bundle(settings))
-
-
-def tree_paths(mirror: Path, commit: str) -> list[str]:
-    """Every file path in `commit`'s tree."""
-    args = ["-C", str(mirror), "-c", "core.quotepath=off", "ls-tree", "-r", "-z", "--name-only", commit]
-    out = checkout.git(args).stdout
-    return [p for p in out.split("\x00") if p]
 

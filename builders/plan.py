@@ -13,6 +13,7 @@ from envmine.builders import checkout
 from envmine.builders.base import CA_BUNDLE_PATH, base_layer, read_ca_bundle
 from envmine.builders.python_env import PythonEnv, detect_python, referenced_files, wanted_files
 from envmine.builders.render import make_layer, render
+from envmine.git import has_commit
 from envmine.languages import LanguageSpec, load_language
 from envmine.miners.clone import CloneError, ensure_clone
 from envmine.reasons import Reason, Stage
@@ -33,7 +34,7 @@ def plan_env(candidate: Candidate, settings: Settings) -> EnvSpec | Reject:
         mirror = ensure_clone(candidate.repo_url, settings.cache_dir)
     except (CloneError, ValueError) as exc:
         return Reject.of(Stage.build, Reason.clone_failed, candidate, str(exc))
-    if not checkout.has_commit(mirror, candidate.base_commit):
+    if not has_commit(mirror, candidate.base_commit):
         return Reject.of(Stage.build, Reason.checkout_failed, candidate, f"commit {candidate.base_commit} not in the clone")
     files = checkout.read_files(mirror, candidate.base_commit,
                                 wanted_files(checkout.list_paths(mirror, candidate.base_commit)))

@@ -1,7 +1,7 @@
 """The clone cache: one bare mirror per repository under `<cache_dir>/repos/`.
 
 Miners and builders share it. `ensure_clone` is idempotent: it clones once and fetches on
-later calls. This module and `history.run_git` are the only places that start `git`.
+later calls. Its git commands go through envmine.git, the one module that starts `git`.
 """
 
 from __future__ import annotations
@@ -10,20 +10,20 @@ import fcntl
 import os
 import re
 import shutil
-import subprocess
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+from envmine.git import GitError, GitTimeout, git
 from envmine.records import content_key
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
-_GIT_ENV = {"GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "true", "LC_ALL": "C"}
+_GIT_ENV = {"GIT_ASKPASS": "true"}
 
 
-class CloneError(RuntimeError):
+class CloneError(GitError):
     """Cloning or fetching a repository failed; the message never contains credentials.
     `retryable` is False when retrying cannot help (a local path that is no repository)."""
 
@@ -117,12 +117,9 @@ def _clone_into(source: str, dest: Path, partial: bool, timeout_s: int) -> None:
 
 
 def _git(args: list[str], source: str, timeout_s: int) -> None:
-    env = {**os.environ, **_GIT_ENV}
     try:
-        proc = subprocess.run(
-            ["git", *args], capture_output=True, text=True, env=env, timeout=timeout_s
-        )
-    except subprocess.TimeoutExpired as exc:
+        proc = git(args, env=_GIT_ENV, timeout_s=timeout_s, check=False)
+    except GitTimeout as exc:
         raise CloneError(f"git {args[0]} of {redact(source)} timed out after {timeout_s}s") from exc
     if proc.returncode != 0:
         tail = _scrub(proc.stderr.strip()[-2000:], source)

@@ -16,6 +16,7 @@ from envmine.languages import LanguageSpec, load_language
 from envmine.reasons import Reason, Stage
 from envmine.records import Candidate, Reject, Repo, SourceKind
 from envmine.settings import Settings
+from envmine.git import tree_files
 from envmine.miners.clone import ensure_clone, normalise_source, owner_and_name, redact, sanitise
 from envmine.miners.history import (
     Commit,
@@ -30,7 +31,6 @@ from envmine.miners.history import (
     list_commits,
     pr_number,
     run_git,
-    tree_files,
 )
 from envmine.miners.patches import drop_files, has_code_change, split_patch
 

@@ -1,28 +1,24 @@
 """Reading a git history: commits, their diffs and trees, and what mining a history returns.
 
-All git reads of the mine stage go through `run_git`. Functions here take a git directory
-(a bare mirror or a work tree) and return plain values.
+All git reads of the mine stage go through `run_git` (over envmine.git, the one module that
+starts git). Functions here take a git directory (a bare mirror or a work tree) and return
+plain values.
 """
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
 
+from envmine.git import READ_ENV, GitError, GitTimeout, git
+from envmine.git import git_dir as _git_dir
 from envmine.languages import known_languages, load_language
 from envmine.records import Candidate, Reject, Repo
 
-_GIT_ENV = {"GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", "GIT_CONFIG_NOSYSTEM": "1"}
 # Fields of one commit in `git log` output: NUL between fields, RS after the message.
 _LOG_FORMAT = "%H%x00%P%x00%at%x00%B%x1e"
-
-
-class GitError(RuntimeError):
-    """A git command failed on a repository the miner reads."""
 
 
 @dataclass
@@ -54,21 +50,14 @@ class Commit:
 
 def run_git(git_dir: Path, *args: str, timeout_s: int = 600) -> str:
     """Run a read-only git command on `git_dir`; its stdout as text (invalid UTF-8 replaced)."""
-    env = {**os.environ, **_GIT_ENV}
-    cmd = ["git", "--git-dir", str(_git_dir(git_dir)), "-c", "core.quotepath=off", *args]
+    cmd = ["--git-dir", str(_git_dir(git_dir)), "-c", "core.quotepath=off", *args]
     try:
-        proc = subprocess.run(cmd, capture_output=True, env=env, timeout=timeout_s)
-    except subprocess.TimeoutExpired as exc:
+        proc = git(cmd, env=READ_ENV, timeout_s=timeout_s, check=False)
+    except GitTimeout as exc:
         raise GitError(f"git {args[0]} timed out after {timeout_s}s in {git_dir}") from exc
     if proc.returncode != 0:
-        err = proc.stderr.decode("utf-8", "replace").strip()[-1000:]
-        raise GitError(f"git {' '.join(args[:2])} failed in {git_dir}: {err}")
-    return proc.stdout.decode("utf-8", "replace")
-
-
-def _git_dir(path: Path) -> Path:
-    path = Path(path)
-    return path / ".git" if (path / ".git").is_dir() else path
+        raise GitError(f"git {' '.join(args[:2])} failed in {git_dir}: {proc.stderr.strip()[-1000:]}")
+    return proc.stdout
 
 
 def list_commits(git_dir: Path, rev: str = "HEAD") -> list[Commit]:
@@ -103,12 +92,6 @@ def full_diff(git_dir: Path, base: str, head: str) -> str:
         git_dir, "diff", "--full-index", "--binary", "-M", "--no-color", "--no-ext-diff",
         "--src-prefix=a/", "--dst-prefix=b/", base, head, "--",
     )
-
-
-def tree_files(git_dir: Path, rev: str = "HEAD") -> list[str]:
-    """Every file path in the tree of `rev`."""
-    out = run_git(git_dir, "ls-tree", "-r", "-z", "--name-only", rev)
-    return [p for p in out.split("\x00") if p]
 
 
 def default_branch(git_dir: Path) -> str | None:

@@ -16,7 +16,6 @@ import importlib
 import os
 import re
 import shutil
-import subprocess
 import tarfile
 import tempfile
 import zipfile
@@ -28,6 +27,7 @@ from pathlib import Path
 
 import httpx
 
+from envmine.git import git, tree_files
 from envmine.languages import known_languages
 from envmine.reasons import Reason, Stage
 from envmine.records import Reject, Repo, SourceKind, content_key
@@ -35,7 +35,7 @@ from envmine.settings import Settings, system_ca_bundle
 from envmine.miners.changelog import changelog_section, find_changelog
 from envmine.miners.clone import file_lock, sanitise
 from envmine.miners.git_source import Hooks, mine_history
-from envmine.miners.history import Commit, MineResult, detect_language, run_git, tree_files
+from envmine.miners.history import Commit, MineResult, detect_language, run_git
 
 USER_AGENT = "envmine/0.1 (release-history miner)"
 _AUTHOR = {"GIT_AUTHOR_NAME": "envmine", "GIT_AUTHOR_EMAIL": "envmine@localhost",
@@ -260,8 +260,7 @@ def _build_history(
 
 
 def _git(tree: Path, env: dict[str, str], *args: str) -> None:
-    proc = subprocess.run(["git", *args], cwd=tree, capture_output=True, text=True,
-                          env={**os.environ, **_AUTHOR, **env})
+    proc = git(list(args), cwd=tree, env={**_AUTHOR, **env}, check=False)
     if proc.returncode != 0:
         raise RuntimeError(f"git {args[0]} failed laying out {tree}: {proc.stderr.strip()[-500:]}")
 

@@ -22,7 +22,8 @@ from envmine.miners.github.cursor import Cursor
 from envmine.miners.github.discovery import discover, get_repository, reject as repo_reject, screen, to_repo
 from envmine.miners.github.queries import batch_query
 from envmine.miners.github.settings import GithubSettings
-from envmine.miners.history import GitError, MineResult, run_git
+from envmine.git import has_commit
+from envmine.miners.history import MineResult
 from envmine.reasons import Reason, Stage
 from envmine.records import Candidate, Reject, Repo
 from envmine.settings import Settings
@@ -181,23 +182,16 @@ class CloneCache:
             fetched = self.git_dir is None
             if fetched:
                 self.git_dir = ensure_clone(self.repo.url, self.settings.cache_dir, partial=True)
-            if not fetched and any(not self._has(c.base_commit) for c in batch.candidates):
+            if not fetched and any(not has_commit(self.git_dir, c.base_commit) for c in batch.candidates):
                 self.git_dir = ensure_clone(self.repo.url, self.settings.cache_dir, partial=True)
         except CloneError as exc:
             batch.rejects += [Reject.of(Stage.mine, Reason.clone_failed, c, str(exc)) for c in batch.candidates]
             batch.candidates = []
             return
-        missing = [c for c in batch.candidates if not self._has(c.base_commit)]
+        missing = [c for c in batch.candidates if not has_commit(self.git_dir, c.base_commit)]
         batch.rejects += [Reject.of(Stage.mine, Reason.clone_failed, c, f"base commit {c.base_commit} not in clone")
                           for c in missing]
         batch.candidates = [c for c in batch.candidates if c not in missing]
-
-    def _has(self, sha: str) -> bool:
-        try:
-            run_git(self.git_dir, "cat-file", "-e", f"{sha}^{{commit}}")
-            return True
-        except GitError:
-            return False
 
 
 def mine_github(repo_full_name: str, settings: Settings, gh: GithubSettings, cursor: str | None = None,
