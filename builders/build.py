@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import secrets
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 from envmine.builders import checkout, engine
 from envmine.builders.base import SANDBOX_UID, BaseImageError, ensure_base_image
@@ -23,16 +25,18 @@ toolchain layer: its log echoes its own commands (Python's names `pip install`),
 patterns would mistake for a failed dependency install."""
 
 
-def build_env(spec: EnvSpec, settings: Settings,
-              on_line: Callable[[str], None] | None = None) -> tuple[list[Build], Reject | None]:
-    """Build (or reuse) every layer of `spec` in order; stop at the first failure with a Reject."""
+def build_env(spec: EnvSpec, settings: Settings, on_line: Callable[[str], None] | None = None,
+              nocache: bool = False) -> tuple[list[Build], Reject | None]:
+    """Build (or reuse) every layer of `spec` in order; stop at the first failure with a Reject.
+
+    `nocache` builds every layer again, every step run anew (see `rebuilt_env`)."""
     try:
         ensure_base_image(settings, on_line)
     except (BaseImageError, engine.EngineError) as exc:
         return [], Reject.of(Stage.build, Reason.build_failed, spec, str(exc))
     builds: list[Build] = []
     for layer in spec.layers:
-        build = build_layer(spec, layer, settings, on_line)
+        build = build_layer(spec, layer, settings, on_line, nocache)
         builds.append(build)
         if build.status == BuildStatus.failed:
             return builds, Reject.of(Stage.build, Reason(build.reason), spec, build.log[-DETAIL_LIMIT:])
@@ -40,10 +44,11 @@ def build_env(spec: EnvSpec, settings: Settings,
 
 
 def build_layer(spec: EnvSpec, layer: LayerSpec, settings: Settings,
-                on_line: Callable[[str], None] | None = None) -> Build:
-    """One layer: `reused` when its tag exists, else built from its Dockerfile and context."""
+                on_line: Callable[[str], None] | None = None, nocache: bool = False) -> Build:
+    """One layer: `reused` when its tag exists (and not `nocache`), else built from its
+    Dockerfile and context."""
     record = Build(instance_id=spec.instance_id, layer=layer.name, image=layer.tag, status=BuildStatus.reused)
-    if not engine.image_exists(layer.tag):
+    if nocache or not engine.image_exists(layer.tag):
         try:
             context = {**layer.context_files, **_extra_context(spec, layer, settings)}
         except (checkout.CheckoutError, CloneError, KeyError, ValueError) as exc:
@@ -51,7 +56,7 @@ def build_layer(spec: EnvSpec, layer: LayerSpec, settings: Settings,
             return record
         outcome = engine.build_image(layer.tag, layer.dockerfile, context,
                                      timeout_s=settings.docker.build_timeout_s, on_line=on_line,
-                                     disk=settings.docker.build_disk)
+                                     disk=settings.docker.build_disk, nocache=nocache)
         record.duration_s, record.cpu_s, record.log = outcome.duration_s, outcome.cpu_s, outcome.log
         if not outcome.ok:
             record.status = BuildStatus.failed
@@ -65,6 +70,37 @@ def build_layer(spec: EnvSpec, layer: LayerSpec, settings: Settings,
     if layer.name == "repo":
         record.dependency_resolution = dependency_resolution(layer.tag)
     return record
+
+
+@contextmanager
+def rebuilt_env(spec: EnvSpec, settings: Settings, on_line: Callable[[str], None] | None = None,
+                ) -> Iterator[tuple[EnvSpec, list[Build], Reject | None]]:
+    """Every layer of `spec` built again from nothing (no builder cache: each step runs anew and
+    asks the registries again) under scratch tags (`scratch_spec`), so the recorded images, which
+    other tasks share, stay as they are. Yields (the scratch spec, its builds, a reject or None);
+    the scratch images are removed afterwards. An unchanged spec digest says the recipe is the
+    same, not that its result is: packages, mirrors and toolchains move under a fixed recipe."""
+    scratch = scratch_spec(spec)
+    try:
+        yield scratch, *build_env(scratch, settings, on_line, nocache=True)
+    finally:
+        for layer in reversed(scratch.layers):
+            engine.remove_image(layer.tag)
+
+
+def scratch_spec(spec: EnvSpec) -> EnvSpec:
+    """`spec` with each layer tagged `<repository>-rebuild:<its hash>-<random>` (two rebuilds of
+    tasks that share a layer never share its scratch image) and built FROM its parent's scratch
+    tag (a parent outside the spec, the base OS image, stays)."""
+    token = secrets.token_hex(4)
+    renamed = {layer.tag: "{0}-rebuild:{2}-{token}".format(*layer.tag.rpartition(":"), token=token)
+               for layer in spec.layers}
+    layers = []
+    for layer in spec.layers:
+        parent = renamed.get(layer.parent or "", layer.parent)
+        dockerfile = layer.dockerfile.replace(f"FROM {layer.parent}\n", f"FROM {parent}\n", 1)
+        layers.append(layer.model_copy(update={"tag": renamed[layer.tag], "parent": parent, "dockerfile": dockerfile}))
+    return spec.model_copy(update={"layers": layers})
 
 
 def dependency_resolution(tag: str) -> str:

@@ -293,12 +293,14 @@ def build_image(
     on_line: Callable[[str], None] | None = None,
     network: str = BUILD_NETWORK,
     disk: str = "10g",
+    nocache: bool = False,
 ) -> BuildOutcome:
     """Build `dockerfile` with `context_files` as its context, streaming the log to `on_line`.
 
     `network` is the build containers' network mode: `bridge` (registries, not the host's
     loopback) or `none` (steps that need nothing from outside). A RUN step that writes more
-    than `disk` is killed, and the error starts with DISK_LIMIT_ERROR."""
+    than `disk` is killed, and the error starts with DISK_LIMIT_ERROR. `nocache` runs every
+    step again (the builder's cache would reuse a step whose parent and instruction match)."""
     context = _tar({"Dockerfile": dockerfile, **(context_files or {})})
     start, lines, error, meter, watch = time.monotonic(), [], "", StepCpuMeter(), DiskWatch(disk)
     try:
@@ -306,7 +308,7 @@ def build_image(
             ensure_build_network()
         stream = client().api.build(
             fileobj=context, custom_context=True, tag=tag, rm=True, forcerm=True,
-            decode=True, timeout=timeout_s, network_mode=network,
+            decode=True, timeout=timeout_s, network_mode=network, nocache=nocache,
         )
         for chunk in stream:
             text = chunk.get("stream") or chunk.get("status") or ""

@@ -1,8 +1,9 @@
 """Re-check curated instances later (`envmine verify`): the gold patch must still resolve and
 an empty patch must still fail, graded by the one grading path (`run.grade_solution`); with
-`rebuild`, the task is re-planned from its stored candidate, its image built (or reused when
-the recorded spec is unchanged) and validated again, and its FAIL_TO_PASS / PASS_TO_PASS must
-be the ones recorded. Each check is one `Verification` record; drift carries a `Drift` reason.
+`rebuild`, the task is re-planned from its stored candidate (the plan must give the recorded
+image tag, the digest of its spec), every layer built again from nothing beside the recorded
+images (`build.rebuilt_env`) and validated again, and its FAIL_TO_PASS / PASS_TO_PASS must be
+the ones recorded. Each check is one `Verification` record; drift carries a `Drift` reason.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ def verify_instance(instance: TaskInstance, settings: Settings, run_id: str,
 
 
 def _rebuild(instance: TaskInstance, candidate: Candidate, settings: Settings) -> tuple[Drift, str] | None:
-    from envmine.builders.build import build_env
+    from envmine.builders.build import rebuilt_env
     from envmine.builders.plan import plan_env
 
     spec = plan_env(candidate, settings)
@@ -47,10 +48,10 @@ def _rebuild(instance: TaskInstance, candidate: Candidate, settings: Settings) -
         return Drift.rebuild_drift, f"cannot be planned any more: {spec.reason}: {spec.detail[:300]}"
     if spec.image != instance.image:
         return Drift.spec_changed, f"re-planned image {spec.image}, recorded {instance.image}"
-    _, reject = build_env(spec, settings)
-    if reject is not None:
-        return Drift.rebuild_drift, f"does not build any more: {reject.reason}: {reject.detail[:300]}"
-    validation = validate(candidate, spec, settings)
+    with rebuilt_env(spec, settings) as (scratch, _, reject):
+        if reject is not None:
+            return Drift.rebuild_drift, f"does not build any more: {reject.reason}: {reject.detail[:300]}"
+        validation = validate(candidate, scratch, settings)
     if validation.instance is None:
         reason = validation.reject.reason if validation.reject else "?"
         return Drift.rebuild_drift, f"does not validate any more: {reason}"
