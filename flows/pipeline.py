@@ -47,7 +47,7 @@ def _candidate_cache_key(_context: Any, parameters: dict[str, Any]) -> str:
     s: Settings = parameters["settings"]
     return "envmine-" + content_key(
         c.instance_id, c.repo_url, c.base_commit, c.patch, c.test_patch,
-        s.docker.model_dump_json(), s.validation.model_dump_json(), length=32,
+        s.docker.model_dump_json(exclude={"hosts", "registry"}), s.validation.model_dump_json(), length=32,
     )
 
 
@@ -82,9 +82,10 @@ def discover_github(settings: Settings, github: GithubSettings):
 
 @task(retries=1, retry_delay_seconds=30)
 def prepare_base(settings: Settings) -> str:
+    from envmine.builders import hosts
     from envmine.builders.base import ensure_base_image
 
-    return ensure_base_image(settings)
+    return hosts.prepare(settings, lambda: ensure_base_image(settings))
 
 
 # NO_CACHE: the codes read the catalog as it is now; `assess` writes only what changed.
@@ -110,8 +111,10 @@ def build_and_validate(candidate: Candidate, settings: Settings, owner: dict[str
 
 
 def _build_and_validate(candidate: Candidate, settings: Settings) -> Outcome:
+    from envmine.builders import hosts
     from envmine.builders.build import build_env
     from envmine.builders.plan import plan_env
+    from envmine.builders.sandbox import EngineError
     from envmine.validators.run import validate
 
     outcome = Outcome(candidate.instance_id)
@@ -120,14 +123,40 @@ def _build_and_validate(candidate: Candidate, settings: Settings) -> Outcome:
         outcome.reject = planned
         return outcome
     spec: EnvSpec = planned
-    with lifecycle.docker_slot(DOCKER_LIMIT):
-        outcome.builds, outcome.reject = build_env(spec, settings)
-        if outcome.reject is None:
+
+    def work() -> Outcome:
+        done = Outcome(candidate.instance_id)
+        done.builds, done.reject = build_env(spec, settings)
+        if done.reject is None:
             result = validate(candidate, spec, settings)
-            outcome.runs, outcome.instance, outcome.reject = result.runs, result.instance, result.reject
+            done.runs, done.instance, done.reject = result.runs, result.instance, result.reject
+        return done
+
+    with lifecycle.docker_slot(DOCKER_LIMIT):
+        try:
+            outcome, host, lost = hosts.run_placed(spec, settings, work)
+        except EngineError as exc:  # no Docker host is left: no verdict, the next run retries
+            outcome.reject = Reject(stage=Stage.validate, reason=Reason.sandbox_error, subject=candidate.instance_id,
+                                    repo=candidate.repo, language=candidate.language, detail=str(exc)[:2000])
+            return outcome
+    _note_placement(outcome, host, lost)
     if outcome.instance is not None:
         outcome.instance.provenance.update(_cutoff_provenance(spec, outcome.builds))
     return outcome
+
+
+def _note_placement(outcome: Outcome, host, lost: dict[str, str]) -> None:
+    """Say in the instance's provenance which configured Docker host it came from, and in the
+    outcome that it ran again after hosts were lost, and why (provenance, or reject detail)."""
+    if outcome.instance is not None and host is not None:
+        outcome.instance.provenance["docker_host"] = host.name
+    if not lost:
+        return
+    note = "; ".join(f"{name}: {why}" for name, why in lost.items())[:1000]
+    if outcome.instance is not None:
+        outcome.instance.provenance["hosts_lost"] = note
+    elif outcome.reject is not None:
+        outcome.reject.detail = f"[ran again after Docker hosts were lost: {note}]\n{outcome.reject.detail}"[:2000]
 
 
 def _cutoff_provenance(spec: EnvSpec, builds: list[Build]) -> dict[str, str]:
@@ -158,11 +187,12 @@ def _ensure_docker_limit(limit: int) -> None:
         get_run_logger().warning("%d Docker slots were held by runs that are gone: released", freed)
 
 
-def _start_clean(run_id: str) -> None:
+def _start_clean(run_id: str, settings: Settings) -> None:
     """Label this run's containers, and remove the ones that dead runs left."""
     from envmine.builders import engine
 
     engine.set_run_id(run_id)
+    engine.use_hosts(settings.docker.hosts)
     left = lifecycle.remove_dead_runs_containers()
     if left:
         get_run_logger().warning("removed %d containers left by runs that are gone: %s", len(left), ", ".join(left))
@@ -179,7 +209,7 @@ def pipeline(config: dict[str, Any], home: str | None = None, force: bool = Fals
     settings = cfg.settings.at_home(home)
     from prefect.runtime import flow_run
 
-    _start_clean(str(flow_run.id or ""))
+    _start_clean(str(flow_run.id or ""), settings)
     _ensure_docker_limit(settings.docker.concurrency)
     prepare_base(settings)
     counts = {"sources": 0, "candidates": 0, "mine_rejects": 0, "built": 0,

@@ -9,26 +9,15 @@ import uuid
 
 import pytest
 
+from base_images import base_tags  # noqa: F401 (a fixture)
+
 from envmine.builders import engine, hosts
-from envmine.builders.base import base_layer, ensure_base_image, read_ca_bundle
 from envmine.builders.sandbox import Backend, EngineError, sandbox
-from envmine.settings import Limits, Settings
+from envmine.settings import Limits
 
 pytestmark = pytest.mark.docker
 BACKENDS = ["docker", "docker-second-host"]
 USER = "envmine"
-
-
-@pytest.fixture(scope="session")
-def base_tags() -> list[str]:
-    """The OS image and envmine's base layer (bash, coreutils, git, the sandbox user)."""
-    settings = Settings()
-    os_tag = ensure_base_image(settings)
-    layer = base_layer(settings, read_ca_bundle(settings))
-    if not engine.image_exists(layer.tag):
-        outcome = engine.build_image(layer.tag, layer.dockerfile, layer.context_files)
-        assert outcome.ok, outcome.error
-    return [os_tag, layer.tag]
 
 
 @pytest.fixture(params=BACKENDS)
@@ -36,7 +25,9 @@ def backend(request, base_tags) -> Backend:
     if request.param == "docker":
         return engine.DockerBackend()
     second = request.getfixturevalue("second_engine")
-    if not engine.DockerBackend(second.host)._client().images.list(name=base_tags[-1]):
+    with engine.on_host(second.host):
+        present = engine.image_exists(base_tags[-1])
+    if not present:
         hosts.move_images(base_tags, None, second.host)
     return engine.DockerBackend(second.host)
 
