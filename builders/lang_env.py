@@ -24,10 +24,9 @@ from envmine.languages import LanguageSpec, load_language
 from envmine.languages.spec import DependencyCheck, FileRule, Framework, RepoOverride, load_overrides
 from envmine.miners.clone import ensure_clone
 from envmine.reasons import Reason, Stage
-from envmine.records import Candidate, EnvSpec, LayerSpec, Reject
+from envmine.records import RESULTS_DIR, Candidate, EnvSpec, LayerSpec, Reject
 from envmine.settings import Settings
 
-RESULTS_DIR = "/tmp/envmine-results"
 MAX_READ_FILES = 64
 """At most this many files are read for one plan (rules whose globs match many files)."""
 _SNIPPETS = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False)

@@ -17,11 +17,10 @@ from envmine.git import has_commit
 from envmine.languages import LanguageSpec, load_language
 from envmine.miners.clone import CloneError, ensure_clone
 from envmine.reasons import Reason, Stage
-from envmine.records import Candidate, EnvSpec, LayerSpec, Reject
+from envmine.records import RESULTS_DIR, Candidate, EnvSpec, LayerSpec, Reject
 from envmine.settings import Settings
 
 VENV = "/opt/venv"
-RESULTS_DIR = "/tmp/envmine-results"
 
 
 def plan_env(candidate: Candidate, settings: Settings) -> EnvSpec | Reject:

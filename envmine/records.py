@@ -21,6 +21,11 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def parse_time(text: str) -> datetime:
+    """An ISO-8601 time as GitHub and the registries write it (`Z` suffix allowed)."""
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
 def content_key(*parts: str, length: int = 16) -> str:
     """A short, stable hash of `parts` (used for ids, image tags and cache keys)."""
     digest = hashlib.sha256("\x00".join(parts).encode()).hexdigest()
@@ -108,6 +113,10 @@ class LayerSpec(Record):
     """Extra files in the build context, by path, as text (scripts, patches)."""
 
 
+RESULTS_DIR = "/tmp/envmine-results"
+"""Where a spec's test command writes its machine-readable reports, in every sandbox."""
+
+
 class EnvSpec(Record):
     """How to build and test one candidate's environment."""
 
@@ -118,7 +127,7 @@ class EnvSpec(Record):
     layers: list[LayerSpec]
     test_command: str
     """Shell command that runs the test suite inside /testbed and writes machine-readable
-    results under /tmp/envmine-results."""
+    results under `RESULTS_DIR`."""
     runner: str
     """Name of the result parser (`pytest`, `go_test_json`, ...)."""
     test_files: list[str] = Field(default_factory=list)

@@ -16,8 +16,9 @@ from envmine.records import SourceKind
 from envmine.settings import Settings
 from envmine.miners.history import MineResult
 from envmine.miners.registry import (
-    Listing, RegistrySource, Release, get, mine_registry, newest, parse_time,
+    Listing, RegistrySource, Release, get, mine_registry, newest,
 )
+from envmine.records import parse_time
 
 INDEX_URL = "https://index.crates.io"
 DOWNLOAD_URL = "https://static.crates.io/crates"

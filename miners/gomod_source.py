@@ -10,8 +10,9 @@ from envmine.records import SourceKind
 from envmine.settings import Settings
 from envmine.miners.history import MineResult
 from envmine.miners.registry import (
-    Listing, RegistrySource, Release, get, mine_registry, newest, parse_time,
+    Listing, RegistrySource, Release, get, mine_registry, newest,
 )
+from envmine.records import parse_time
 
 PROXY_URL = "https://proxy.golang.org"
 

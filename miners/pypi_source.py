@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import httpx
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from envmine.reasons import Reason
-from envmine.records import SourceKind
+from envmine.records import SourceKind, parse_time
 from envmine.settings import Settings
 from envmine.miners.history import MineResult
 from envmine.miners.registry import Listing, RegistrySource, Release, get, mine_registry
@@ -45,7 +43,7 @@ def parse_pypi(document: dict, base_url: str, max_releases: int) -> Listing:
             version=raw,
             url=str(httpx.URL(base_url).join(sdist["url"])),
             filename=sdist["filename"],
-            uploaded_at=datetime.fromisoformat(sdist["upload_time_iso_8601"].replace("Z", "+00:00")),
+            uploaded_at=parse_time(sdist["upload_time_iso_8601"]),
             digest=f"sha256:{digest}" if digest else None,
         ))
     return listing

@@ -366,11 +366,6 @@ def newest(versions: list[str], max_releases: int) -> list[str]:
     return [v for _, v in sorted(stable)[-max_releases:]] if max_releases > 0 else []
 
 
-def parse_time(text: str) -> datetime:
-    """An ISO-8601 time from a registry (`Z` suffix allowed) as an aware datetime."""
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
-
-
 # Registry name -> factory of its `RegistrySource`, imported when first asked for.
 SOURCES = {
     "pypi": "envmine.miners.pypi_source:pypi_source",

@@ -38,7 +38,7 @@ from envmine.validators.integrity import GUARD_STREAM, check, new_guard, new_sen
 from envmine.validators.leakage import LeakReport, leak_check_for, leak_reject, parse_leak_output
 from envmine.validators.markers import Evidence, read_markers
 from envmine.validators.parsers import get_parser
-from envmine.validators.parsers.common import SEVERITY
+from envmine.validators.parsers.common import merge
 from envmine.validators.scripts import LeakCheck, inline_patch, new_nonce, render_eval_script
 
 SCRIPT_PATH = "/root/envmine-eval.sh"
@@ -175,8 +175,7 @@ def parse_reports(reports: dict[str, bytes], runner: str) -> tuple[dict[str, Tes
             problems.append(f"{name}: {why[:300]}")
             continue
         for test, status in parsed.items():
-            if test not in tests or SEVERITY[TestStatus(status)] > SEVERITY[TestStatus(tests[test])]:
-                tests[test] = TestStatus(status)
+            merge(tests, test, TestStatus(status))
     return tests, problems
 
 

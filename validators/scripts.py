@@ -10,9 +10,8 @@ from functools import cache
 import jinja2
 
 from envmine.miners.patches import file_diffs
+from envmine.records import RESULTS_DIR
 
-RESULTS_DIR = "/tmp/envmine-results"
-"""Where test commands write their machine-readable reports (see EnvSpec.test_command)."""
 LOG_TAIL_BYTES = 12_000
 """How much of the test output the validator's script prints; with the short marker head this
 stays inside the engine's 20,000-character output tail, so markers are never cut off."""

@@ -12,7 +12,7 @@ from datetime import datetime
 from envmine.languages import LanguageSpec
 from envmine.miners.patches import split_patch
 from envmine.reasons import Reason, Stage
-from envmine.records import Candidate, Reject, SourceKind
+from envmine.records import Candidate, Reject, SourceKind, parse_time
 
 # GitHub's closing keywords: https://docs.github.com/en/issues/tracking-your-work-with-issues/
 # linking-a-pull-request-to-an-issue. `owner/repo#N` and issue URLs count when they name this repo.
@@ -32,10 +32,6 @@ def closing_refs(text: str | None, repo: str) -> list[int]:
         if number not in found:
             found.append(number)
     return found
-
-
-def parse_time(value: str) -> datetime:
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
 def hints_before(comments: list[dict], cutoff: datetime | None) -> str:

@@ -17,7 +17,8 @@ ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07]*\x07")
 # Where the validators mount the repository; ids are made relative to it.
 WORKDIRS = ("/testbed/",)
 
-# Worse statuses win when one id is reported more than once.
+# Worse statuses win when one id is reported more than once (`merge`: the one place that decides;
+# only the in-sandbox pytest guard, which imports nothing of envmine, keeps its own copy).
 SEVERITY = {
     TestStatus.skipped: 0,
     TestStatus.passed: 1,

@@ -24,10 +24,10 @@ import re
 import xml.etree.ElementTree as ET
 
 from envmine.records import TestStatus
+from envmine.validators.parsers.common import merge
 
 _ADDRESS = re.compile(r"0x[0-9a-fA-F]{6,}")
 _FORBIDDEN = ("<!DOCTYPE", "<!ENTITY")
-_RANK = {TestStatus.skipped: 0, TestStatus.passed: 1, TestStatus.failed: 2, TestStatus.error: 3}
 _SKIP_STATES = {"notrun", "disabled", "skipped", "suppressed"}
 
 
@@ -41,11 +41,7 @@ def parse_junit(text: str) -> dict[str, TestStatus]:
     pytest_shape = _is_pytest(root)
     results: dict[str, TestStatus] = {}
     for suite, case in _cases(root):
-        test_id = _pytest_id(case) if pytest_shape else _generic_id(case, suite)
-        status = _status(case)
-        previous = results.get(test_id)
-        if previous is None or _RANK[status] > _RANK[previous]:
-            results[test_id] = status
+        merge(results, _pytest_id(case) if pytest_shape else _generic_id(case, suite), _status(case))
     return results
 
 
