@@ -27,6 +27,10 @@ log = logging.getLogger(__name__)
 DIFF_FILE = "/root/envmine-agent.diff"
 
 
+class SandboxLimitHit(RuntimeError):
+    """The episode's sandbox was killed at one of its limits (the message names it: `disk_full`)."""
+
+
 @dataclass
 class _Held:
     box: Sandbox
@@ -124,6 +128,8 @@ class DockerEnvironment:
         # Written to a root-only file and read back whole (exec output is only a tail).
         command = f"{DIFF} > {DIFF_FILE}"
         result = await asyncio.to_thread(box.exec, command, 120, "root")
+        if result.limit:
+            raise SandboxLimitHit(result.limit)
         data = await asyncio.to_thread(box.read_file, DIFF_FILE)
         if result.exit_code != 0 or data is None:
             raise RuntimeError(f"could not read the agent's diff: exit {result.exit_code}")
@@ -132,7 +138,11 @@ class DockerEnvironment:
     async def grade(self, answer: str) -> Grade:
         """The agent's diff, applied to a fresh container and graded per test."""
         assert self.instance is not None
-        diff = await self.diff()
+        try:
+            diff = await self.diff()
+        except SandboxLimitHit as hit:  # the policy's doing (e.g. it filled the disk): a 0 with its name
+            await self.close()
+            return Grade(0.0, False, f"the episode's sandbox was killed at its limit ({hit})", reason=str(hit))
         await self.close()  # free the episode's sandbox before the test run starts another
         reward = await asyncio.to_thread(grade_diff, self.instance, diff, self.settings)
         self.last_reward = reward

@@ -121,6 +121,8 @@ def execute(box: ToolBox, workspace: Workspace, call: ToolCall) -> ToolResult:
 def _bash(box: ToolBox, ws: Workspace, args: dict[str, str]) -> tuple[str, bool]:
     result = ws.exec(args["command"], timeout_s=box.timeout_s)
     suffix = f"\n[timed out after {box.timeout_s}s]" if result.timed_out else ""
+    if result.limit:
+        return f"{result.output}\n[the sandbox was killed at its limit: {result.limit}]", False
     return f"{result.output}{suffix}\n[exit code {result.exit_code}]", False
 
 

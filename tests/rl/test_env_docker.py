@@ -232,3 +232,20 @@ def test_tools_answer_errors_as_observations(task, settings):
     assert "diff --git a/new_file.py b/new_file.py" in diff  # new files are part of the diff
     assert "+    return a + b" in diff
     assert gone(TrackedEnv.started[-1])
+
+
+@pytest.mark.hostile
+def test_a_policy_that_fills_the_disk_scores_zero_named_disk_full(task, settings):
+    from envmine.rl.types import AssistantTurn
+    from envmine.settings import Limits
+
+    fill = "dd if=/dev/zero of=/testbed/fill.bin bs=1M count=3072"
+    turns = [AssistantTurn(tool_calls=[ToolCall("bash", {"command": fill})]),
+             AssistantTurn(tool_calls=[ToolCall("submit")])]
+    env = TrackedEnv(settings, limits=Limits(writable_disk="512m"))
+    traj = asyncio.run(run_episode(env, task, policies.scripted(turns), get_format("minimax_m2"),
+                                   setup_for(task), EpisodeLimits(max_turns=4)))
+    tool_answers = [m["content"] for m in traj.messages if m["role"] == "tool"]
+    assert tool_answers[0].endswith("[the sandbox was killed at its limit: disk_full]"), tool_answers
+    assert (traj.reward, traj.grade_reason) == (0.0, "disk_full"), (traj.stop_reason, traj.error)
+    assert gone(TrackedEnv.started[-1])
