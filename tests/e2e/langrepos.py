@@ -26,11 +26,13 @@ class LangRepo:
     network: bool = False
     """Whether building needs a package registry beyond Debian's."""
     notes: list[str] = field(default_factory=list)
+    name: str = ""
+    """The repository's folder (`<language>-calc` when empty)."""
 
 
 def make_repo(root: Path, case: LangRepo) -> Path:
     """Create the two-commit repository for `case` under `root`; returns its path."""
-    repo = root / f"{case.language}-calc"
+    repo = root / (case.name or f"{case.language}-calc")
     repo.mkdir(parents=True)
     git(repo, "init", "-q", "-b", "main")
     for files, message in ((case.initial, "Initial version"), (case.fix, "Fix abs for negative numbers")):
@@ -500,3 +502,112 @@ LUA = LangRepo(
 
 CASES: dict[str, LangRepo] = {c.language: c for c in (GO, RUST, JAVASCRIPT, TYPESCRIPT, JAVA, C, CPP, RUBY, PHP,
                                                       KOTLIN, SCALA, LUA)}
+
+
+# Issue 10: repositories that build only the way their ecosystem expects.
+
+_LIFECYCLE_PACKAGE = """{
+  "name": "calc-scripts",
+  "version": "1.0.0",
+  "private": true,
+  "scripts": {
+    "postinstall": "node scripts/fetch-binary.js",
+    "prepare": "node scripts/build.js",
+    "test": "node --test"
+  }
+}
+"""
+
+# `prepare` builds from the sources (absent from the repo layer, which has the manifests only);
+# `postinstall` downloads from a host the build cannot reach, as prebuilt-binary installers do.
+_FETCH_BINARY = """const https = require('https');
+https.get('https://downloads.calc-binaries.invalid/calc-linux-x64.tar.gz', () => process.exit(0))
+  .on('error', (err) => { console.error(err.message); process.exit(1); });
+"""
+
+_BUILD = """const fs = require('fs');
+const source = fs.readFileSync('src/calc.js', 'utf8');
+fs.mkdirSync('generated', { recursive: true });
+fs.writeFileSync('generated/exports.json', JSON.stringify(source.match(/^function (\\w+)/gm).map((l) => l.slice(9))));
+"""
+
+_NODE_TEST = """const test = require('node:test');
+const assert = require('node:assert');
+const { abs, max } = require('../src/calc');
+
+test('build output lists max', () => {
+  assert.ok(JSON.parse(require('fs').readFileSync('generated/exports.json', 'utf8')).includes('max'));
+});
+
+test('max picks the larger', () => {
+  assert.strictEqual(max(2, 3), 3);
+});
+%s"""
+
+JS_LIFECYCLE = LangRepo(
+    language="javascript",
+    name="javascript-lifecycle",
+    network=True,
+    initial={
+        "package.json": _LIFECYCLE_PACKAGE,
+        "scripts/fetch-binary.js": _FETCH_BINARY,
+        "scripts/build.js": _BUILD,
+        ".gitignore": "generated/\nnode_modules/\n",
+        "src/calc.js": "function abs(x) {\n  return x;\n}\n\nfunction max(a, b) {\n  return a > b ? a : b;\n}\n\nmodule.exports = { abs, max };\n",
+        "test/calc.test.js": _NODE_TEST % "",
+    },
+    fix={
+        "src/calc.js": "function abs(x) {\n  return x < 0 ? -x : x;\n}\n\nfunction max(a, b) {\n  return a > b ? a : b;\n}\n\nmodule.exports = { abs, max };\n",
+        "test/calc.test.js": _NODE_TEST % "\ntest('abs of a negative number', () => {\n  assert.strictEqual(abs(-4), 4);\n});\n",
+    },
+    fail_to_pass=["abs of a negative number"],
+    pass_to_pass=["build output lists max", "max picks the larger"],
+)
+
+RUST_MSRV = LangRepo(
+    language="rust",
+    name="rust-msrv",
+    network=True,
+    # No Cargo.lock; `home`'s newest release (0.5.12) needs rustc 1.88, Debian's is 1.85: Cargo's
+    # MSRV-aware resolver must pick 0.5.11 (rust-version 1.81).
+    initial={**RUST.initial,
+             "Cargo.toml": "[package]\nname = \"calc\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n"
+                           "[dependencies]\nhome = \"0.5\"\n",
+             "src/lib.rs": "pub fn abs(x: i64) -> i64 {\n    x\n}\n\npub fn max(a: i64, b: i64) -> i64 {\n"
+                           "    if a > b { a } else { b }\n}\n\npub fn home_known() -> bool {\n"
+                           "    home::home_dir().is_some() || true\n}\n"},
+    fix={"src/lib.rs": "pub fn abs(x: i64) -> i64 {\n    if x < 0 { -x } else { x }\n}\n\n"
+                       "pub fn max(a: i64, b: i64) -> i64 {\n    if a > b { a } else { b }\n}\n\n"
+                       "pub fn home_known() -> bool {\n    home::home_dir().is_some() || true\n}\n",
+         "tests/calc.rs": RUST.fix["tests/calc.rs"]},
+    fail_to_pass=RUST.fail_to_pass,
+    pass_to_pass=RUST.pass_to_pass,
+)
+
+_CMAKE_OPTION = """cmake_minimum_required(VERSION 3.21)
+project(calc C)
+option(CALC_BUILD_TESTS "Build the calc tests" OFF)
+add_library(calc src/calc.c)
+target_include_directories(calc PUBLIC include)
+if(CALC_BUILD_TESTS)
+  enable_testing()
+  file(GLOB TEST_SOURCES CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/test_*.c)
+  foreach(source ${TEST_SOURCES})
+    get_filename_component(name ${source} NAME_WE)
+    add_executable(${name} ${source})
+    target_link_libraries(${name} calc)
+    add_test(NAME ${name} COMMAND ${name})
+  endforeach()
+endif()
+"""
+
+C_TEST_OPTION = LangRepo(
+    language="c",
+    name="c-test-option",
+    initial={**C.initial, "CMakeLists.txt": _CMAKE_OPTION},
+    fix=C.fix,
+    fail_to_pass=C.fail_to_pass,
+    pass_to_pass=C.pass_to_pass,
+)
+
+ECOSYSTEM_CASES: dict[str, LangRepo] = {c.name: c for c in (JS_LIFECYCLE, RUST_MSRV, C_TEST_OPTION)}

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from envmine.builders import engine
 from envmine.builders.build import build_env
 from envmine.builders.lang_env import plan_lang_env
 from envmine.miners.git_source import mine_git
@@ -22,7 +23,7 @@ from envmine.records import EnvSpec, Reject
 from envmine.settings import Settings
 from envmine.validators.run import validate
 
-from .langrepos import CASES, LangRepo, make_repo
+from .langrepos import CASES, ECOSYSTEM_CASES, JS_LIFECYCLE, LangRepo, make_repo
 
 CI_SUBSET = ("go", "javascript", "java")
 """Run by default: one language with no registry, npm and Maven Central through the CA bundle.
@@ -50,9 +51,15 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 @pytest.mark.slow
 @pytest.mark.parametrize("language", [pytest.param(name, marks=_marks(name, case)) for name, case in CASES.items()])
 def test_language_pipeline(language: str, settings: Settings, tmp_path: Path) -> None:
-    case = CASES[language]
-    # A fixed `local/<language>-calc` name and fixed commit dates make every image tag stable, so
-    # a rerun reuses the images of the last one.
+    _validated(CASES[language], settings, tmp_path)
+
+
+def _validated(case: LangRepo, settings: Settings, tmp_path: Path):
+    """Mine, plan, build and validate `case`'s repository; asserts the exact FAIL_TO_PASS and
+    PASS_TO_PASS and returns the spec, the builds and the validation."""
+    # A fixed `local/<name>` and fixed commit dates make every image tag stable, so a rerun
+    # reuses the images of the last one.
+    language = case.language
     repo = make_repo(tmp_path / "local", case)
 
     mined = mine_git(str(repo), settings)
@@ -78,6 +85,47 @@ def test_language_pipeline(language: str, settings: Settings, tmp_path: Path) ->
     # After the fix only a planted sentinel (a must-fail test; Go, Rust, jest, mocha) fails.
     assert all((run.exit_code != 0) == (run.sentinel == "failed") for run in validation.runs[1:])
     assert all(run.sentinel == validation.runs[1].sentinel for run in validation.runs[1:])
+    return spec, builds, validation
+
+
+@pytest.mark.docker
+@pytest.mark.network
+@pytest.mark.parametrize("name", list(ECOSYSTEM_CASES))
+def test_builds_the_way_the_ecosystem_expects(name: str, settings: Settings, tmp_path: Path) -> None:
+    """Issue 10: npm lifecycle scripts (a `prepare` that needs the sources, a `postinstall` that
+    needs the network), no Cargo.lock with a dependency whose newest release needs a newer
+    rustc, and a CMake project whose tests hide behind an option."""
+    spec, builds, _ = _validated(ECOSYSTEM_CASES[name], settings, tmp_path)
+    task = spec.layers[-1]
+    if name == "javascript-lifecycle":
+        # `prepare` ran over the sources in the task layer; the repo layer ran no script at all.
+        assert engine.read_image_file(task.tag, "/testbed/generated/exports.json") == b'["abs","max"]'
+        assert "npm install --ignore-scripts --before=2026-02-01T00:00:00Z" in spec.layers[2].dockerfile
+        assert builds[2].dependency_resolution == "as_of"
+    elif name == "rust-msrv":
+        lock = engine.read_image_file(task.tag, "/testbed/Cargo.lock").decode()
+        assert 'name = "home"\nversion = "0.5.11"\n' in lock
+        assert "home v0.5.11" in builds[3].resolved
+    else:
+        assert "-DBUILD_TESTING=ON -DCALC_BUILD_TESTS=ON" in task.dockerfile
+
+
+@pytest.mark.docker
+@pytest.mark.network
+def test_a_prepare_script_that_needs_the_network_is_install_script_network(settings: Settings,
+                                                                           tmp_path: Path) -> None:
+    package = JS_LIFECYCLE.initial["package.json"].replace("node scripts/build.js", "node scripts/fetch-binary.js")
+    case = LangRepo(language="javascript", name="javascript-prepare-network", network=True,
+                    initial={**JS_LIFECYCLE.initial, "package.json": package}, fix=JS_LIFECYCLE.fix,
+                    fail_to_pass=[], pass_to_pass=[])
+    (candidate,) = mine_git(str(make_repo(tmp_path / "local", case)), settings).candidates
+    spec = plan_lang_env(candidate, settings)
+    builds, reject = build_env(spec, settings)
+    assert [b.layer for b in builds] == ["base", "toolchain", "repo", "task"]
+    assert (reject.stage, reject.reason) == ("build", Reason.install_script_network)
+    assert builds[3].status == "failed" and builds[3].reason == Reason.install_script_network
+    assert "getaddrinfo ENOTFOUND downloads.calc-binaries.invalid" in builds[3].log
+    assert "envmine: lifecycle script postinstall needs the network: skipped" in builds[3].log
 
 
 @pytest.mark.parametrize(("manifests", "source", "test", "language", "reason"), [
