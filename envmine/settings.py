@@ -41,6 +41,9 @@ def system_ca_bundle() -> Path | None:
             return Path(candidate)
     return None
 
+SIZE = r"^[0-9]+[bkmgBKMG]?$"
+"""A byte count in Docker's syntax (`512m`, `10g`)."""
+
 
 class Limits(BaseModel):
     """Resource limits for one sandbox (a test run or an agent episode)."""
@@ -57,11 +60,11 @@ class Limits(BaseModel):
     """Wall-clock limit for one test run."""
     disk: str = "1g"
     """Size of the writable tmpfs mounts (/tmp)."""
-
-    writable_disk: str = "2g"
+    writable_disk: str = Field(default="2g", pattern=SIZE)
     """Bytes the sandbox may write to its container filesystem outside /tmp (/testbed, home
     folders, the test log: the engine's writable layer); past it the sandbox is killed and the
     run is named `disk_full`."""
+
 
 class DockerHost(BaseModel):
     """One Docker engine that builds and sandboxes may go to. In TOML a plain URL string is
@@ -120,7 +123,6 @@ class DockerSettings(BaseModel):
     """`host:port` of an image registry every host can push to and pull from: images move
     between hosts through it. Unset: streamed `docker save | docker load` from host to host."""
 
-
     base_suite: str = "trixie"
     """Debian suite of the locally built base image."""
     base_image: str | None = None
@@ -129,7 +131,7 @@ class DockerSettings(BaseModel):
     ca_bundle: str | None = None
     """Extra CA bundle installed into every image; default: the host's system bundle."""
     build_timeout_s: int = 1800
-    build_disk: str = "10g"
+    build_disk: str = Field(default="10g", pattern=SIZE)
     """Bytes one build step (a RUN: dependency installs, the repository's setup.py) may write;
     past it the step is killed and the build fails with `disk_full`."""
     concurrency: int = 2

@@ -128,3 +128,13 @@ def test_a_bad_training_config_is_reported_by_the_cli(tmp_path):
     said = " ".join(result.output.split())
     assert result.exit_code == 2 and "Traceback" not in result.output
     assert "optim.learning_rate: unknown key (valid: " in said and " lr," in said
+
+
+def test_a_disk_limit_that_is_not_a_size_is_an_error(tmp_path):
+    with pytest.raises(ConfigError) as caught:
+        Settings.load({"settings": {"validation": {"limits": {"writable_disk": "2 GB"}}}}, home=tmp_path)
+    assert "settings.validation.limits.writable_disk" in str(caught.value)
+    with pytest.raises(ConfigError) as caught:
+        Settings.load({"settings": {"docker": {"build_disk": "lots"}}}, home=tmp_path)
+    assert "settings.docker.build_disk" in str(caught.value)
+    assert Settings.load({"settings": {"docker": {"build_disk": "512m"}}}, home=tmp_path).docker.build_disk == "512m"
