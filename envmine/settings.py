@@ -77,7 +77,8 @@ class DockerHost(BaseModel):
     tls_verify: bool = False
     """Verify a tcp engine's certificate (against `ca_cert`, else the system CAs)."""
     ca_cert: str | None = None
-    """CA file that signed the tcp engine's certificate (implies `tls_verify`)."""
+    """CA file that signed the tcp engine's certificate (implies `tls_verify`). The TLS files are
+    read when the host is first used (a missing one is an EngineError naming the host)."""
     client_cert: str | None = None
     """Client certificate file for a tcp engine that requires one (`--tlsverify` engines)."""
     client_key: str | None = None
@@ -101,9 +102,6 @@ class DockerHost(BaseModel):
             raise ValueError(f"Docker host {self.url}: client_cert and client_key go together")
         if (self.ca_cert or self.client_cert or self.tls_verify) and not self.url.startswith("tcp://"):
             raise ValueError(f"Docker host {self.url}: TLS settings apply to tcp:// hosts only")
-        for path in (self.ca_cert, self.client_cert, self.client_key):
-            if path and not Path(path).expanduser().is_file():
-                raise ValueError(f"Docker host {self.url}: file not found: {path}")
         return self
 
     @property
