@@ -143,11 +143,6 @@ def resolved_dependencies(tag: str, path: str = FREEZE_PATHS["repo"]) -> list[st
     return [line for line in (data or b"").decode().splitlines() if line.strip()]
 
 
-def task_image(spec: EnvSpec) -> str:
-    """The tag of the image that validators and agents run (the task layer)."""
-    return spec.image
-
-
 def layer_added_bytes(spec: EnvSpec, layer: str = "task") -> int:
     """Bytes that `layer` adds over its parent (image size difference); both must exist."""
     target = next(item for item in spec.layers if item.name == layer)

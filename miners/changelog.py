@@ -8,7 +8,6 @@ Pure functions over paths and text. Handles the common shapes: Markdown headings
 from __future__ import annotations
 
 import re
-from pathlib import PurePosixPath
 
 from packaging.version import InvalidVersion, Version
 
@@ -84,9 +83,3 @@ def _tidy(lines: list[str]) -> str:
     while lines and (not lines[-1].strip() or _UNDERLINE.match(lines[-1])):
         lines = lines[:-1]
     return "\n".join(lines).strip("\n").strip()
-
-
-def is_changelog(path: str) -> bool:
-    """Whether `path` names a changelog file (any folder)."""
-    p = PurePosixPath(path.lower())
-    return p.stem in _NAMES and p.suffix in _SUFFIXES

@@ -13,10 +13,8 @@ from datetime import datetime, timezone
 import httpx
 
 from envmine.records import SourceKind
-from envmine.settings import Settings
-from envmine.miners.history import MineResult
 from envmine.miners.registry import (
-    Listing, RegistrySource, Release, get, mine_registry, newest,
+    Listing, RegistrySource, Release, get, newest,
 )
 from envmine.records import parse_time
 
@@ -71,12 +69,3 @@ def crates_source(index_url: str = INDEX_URL, download_url: str = DOWNLOAD_URL) 
         # cargo's packaging metadata; Cargo.toml itself is kept (normalised, but buildable).
         ignored=("Cargo.toml.orig", ".cargo_vcs_info.json", ".cargo-ok"),
     )
-
-
-def mine_crate(
-    name: str, settings: Settings, max_releases: int = 8, max_candidates: int | None = None,
-    index_url: str = INDEX_URL, download_url: str = DOWNLOAD_URL,
-) -> MineResult:
-    """Mine the newest `max_releases` `.crate` archives of `name` as a release history."""
-    source = crates_source(index_url, download_url)
-    return mine_registry(source, name, settings, max_releases, max_candidates)

@@ -7,10 +7,8 @@ import re
 import httpx
 
 from envmine.records import SourceKind
-from envmine.settings import Settings
-from envmine.miners.history import MineResult
 from envmine.miners.registry import (
-    Listing, RegistrySource, Release, get, mine_registry, newest,
+    Listing, RegistrySource, Release, get, newest,
 )
 from envmine.records import parse_time
 
@@ -47,11 +45,3 @@ def gomod_source(proxy_url: str = PROXY_URL) -> RegistrySource:
         # Module zips hold `<module>@<version>/...`: that whole prefix is the top folder.
         strip_prefix=lambda release, module: f"{module}@{release.version}",
     )
-
-
-def mine_gomod(
-    module: str, settings: Settings, max_releases: int = 8, max_candidates: int | None = None,
-    proxy_url: str = PROXY_URL,
-) -> MineResult:
-    """Mine the newest `max_releases` module zips of `module` as a release history."""
-    return mine_registry(gomod_source(proxy_url), module, settings, max_releases, max_candidates)

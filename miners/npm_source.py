@@ -7,10 +7,8 @@ from urllib.parse import quote
 import httpx
 
 from envmine.records import SourceKind
-from envmine.settings import Settings
-from envmine.miners.history import MineResult
 from envmine.miners.registry import (
-    Listing, RegistrySource, Release, get, mine_registry, newest,
+    Listing, RegistrySource, Release, get, newest,
 )
 from envmine.records import parse_time
 
@@ -51,11 +49,3 @@ def npm_source(registry_url: str = NPM_URL) -> RegistrySource:
         list_releases=lambda client, name, n: list_npm(client, name, n, registry_url),
         languages=("javascript", "typescript"),
     )
-
-
-def mine_npm(
-    name: str, settings: Settings, max_releases: int = 8, max_candidates: int | None = None,
-    registry_url: str = NPM_URL,
-) -> MineResult:
-    """Mine the newest `max_releases` tarballs of npm package `name` as a release history."""
-    return mine_registry(npm_source(registry_url), name, settings, max_releases, max_candidates)

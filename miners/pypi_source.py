@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import httpx
-from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from envmine.reasons import Reason
 from envmine.records import SourceKind, parse_time
-from envmine.settings import Settings
-from envmine.miners.history import MineResult
-from envmine.miners.registry import Listing, RegistrySource, Release, get, mine_registry
+from envmine.miners.registry import Listing, RegistrySource, Release, get
 
 PYPI_URL = "https://pypi.org"
 
@@ -65,16 +62,3 @@ def pypi_source(index_url: str = PYPI_URL) -> RegistrySource:
         languages=("python",),
         ignored=("setup.cfg.orig",),
     )
-
-
-def mine_pypi(
-    name: str,
-    settings: Settings,
-    max_releases: int = 8,
-    max_candidates: int | None = None,
-    index_url: str = PYPI_URL,
-) -> MineResult:
-    """Mine the newest `max_releases` sdists of PyPI package `name` as a release history.
-
-    The name is canonicalised (`PyYAML` -> `pyyaml`), so spellings share one history."""
-    return mine_registry(pypi_source(index_url), canonicalize_name(name), settings, max_releases, max_candidates)

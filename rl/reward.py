@@ -40,11 +40,6 @@ class Reward:
     """Why the graded run could not be trusted (`report_forged`, `timeout`, ...), `infra_error`
     when no sandbox could be had, or "" for a trustworthy run."""
 
-    @property
-    def infra_failure(self) -> bool:
-        return self.reason == INFRA_ERROR
-
-
 def grade_diff(instance: TaskInstance, diff: str, settings: Settings,
                attempts: int = INFRA_ATTEMPTS, backoff_s: float = 2.0) -> Reward:
     """Grade `diff` on `instance` in a fresh sandbox: 1.0 iff resolved."""

@@ -246,10 +246,6 @@ class LanguageSpec(_Strict):
         language's runner configuration, and what `protected.toml` protects everywhere."""
         return [*self.test_patterns, *self.protected_patterns, *common_protected()]
 
-    def is_protected(self, path: str) -> bool:
-        return any(re.search(p, path) for p in self.protected)
-
-
 class RepoOverride(_Strict):
     """Per-repository exceptions to its language spec (`[overrides."owner/name"]`)."""
 

@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import requests
 from github import Auth, Github, GithubException, GithubRetry
@@ -26,7 +26,6 @@ from envmine.miners.github.settings import GithubSettings
 from envmine.records import content_key
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 _TOKEN_SHAPE = re.compile(r"\b(gh[pousr]_[A-Za-z0-9_]{16,}|github_pat_[A-Za-z0-9_]{20,})\b")
 _LINK = re.compile(r'<([^>]+)>;\s*rel="(\w+)"')
 _ETAG_KEEP = 2000
@@ -417,12 +416,3 @@ def etag_file(cache_dir: Path, base_url: str, scope: str = "") -> Path:
     """Where the ETag cache of one GitHub host (and `scope`, e.g. a repository) lives in the
     shared cache; one file per repository keeps concurrent tasks from overwriting each other."""
     return Path(cache_dir) / "github" / f"etags-{content_key(base_url, scope, length=12)}.json"
-
-
-def with_client(gh: GithubSettings, etag_path: Path | None, fn: Callable[[GithubClient], T]) -> T:
-    """Run `fn` with a client that is closed (and its ETags saved) afterwards."""
-    client = GithubClient(gh, etag_path)
-    try:
-        return fn(client)
-    finally:
-        client.close()

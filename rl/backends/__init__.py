@@ -14,10 +14,6 @@ BACKENDS: dict[str, str] = {
 }
 
 
-def known_backends() -> list[str]:
-    return sorted(BACKENDS)
-
-
 def backend_class(name: str) -> type:
     """The backend class registered as `name`; an unknown name's error lists the valid names."""
     return resolve("backend", __name__, BACKENDS, name)

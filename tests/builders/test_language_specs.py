@@ -26,7 +26,7 @@ from envmine.miners.history import detect_language
 from envmine.reasons import Reason
 from envmine.records import Candidate
 from envmine.settings import Settings
-from envmine.validators.parsers import known_runners
+from envmine.validators.parsers import PARSERS
 
 TWELVE = ["c", "cpp", "go", "java", "javascript", "kotlin", "lua", "php", "python", "ruby", "rust", "scala",
           "typescript"]
@@ -38,7 +38,7 @@ def test_all_twelve_languages_have_a_valid_spec():
     for name in TWELVE:
         spec = load_language(name)
         assert spec.name == name
-        assert spec.runner in known_runners()
+        assert spec.runner in PARSERS
 
 
 @pytest.mark.parametrize("name", NON_PYTHON)
@@ -47,7 +47,7 @@ def test_spec_frameworks_name_known_runners_and_write_reports(name):
     assert spec.frameworks, name
     assert spec.toolchain_packages, name
     for framework in spec.frameworks:
-        assert framework.runner in known_runners()
+        assert framework.runner in PARSERS
         assert "{{ results_dir }}" in framework.test_command
     assert spec.frameworks[0].runner == spec.runner
 

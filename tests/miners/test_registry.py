@@ -10,8 +10,8 @@ from datetime import datetime, timezone
 
 import pytest
 
-from envmine.miners.pypi_source import mine_pypi, parse_pypi
-from envmine.miners.registry import RegistryError, extract, stable_semver
+from envmine.miners.pypi_source import parse_pypi, pypi_source
+from envmine.miners.registry import RegistryError, extract, mine_package, mine_registry, stable_semver
 
 CORE_BUG = "def clamp(x, lo, hi):\n    return max(lo, x)\n"
 CORE_FIX = "def clamp(x, lo, hi):\n    return max(lo, min(x, hi))\n"
@@ -96,7 +96,7 @@ def _tags(path):
 
 
 def test_release_history_mines_a_fix_with_its_changelog(fake_pypi, settings):
-    result = mine_pypi("minipkg", settings, max_releases=8, index_url=fake_pypi.url_for("/"))
+    result = mine_registry(pypi_source(fake_pypi.url_for("/")), "minipkg", settings, max_releases=8)
 
     assert result.repo.repo == "pypi/minipkg"
     assert result.repo.source == "pypi"
@@ -134,9 +134,9 @@ def test_release_history_mines_a_fix_with_its_changelog(fake_pypi, settings):
 
 
 def test_rerun_reuses_downloads_and_layout(fake_pypi, settings):
-    first = mine_pypi("minipkg", settings, index_url=fake_pypi.url_for("/"))
+    first = mine_registry(pypi_source(fake_pypi.url_for("/")), "minipkg", settings)
     downloads = sum(1 for req, _ in fake_pypi.log if req.path.endswith(".tar.gz"))
-    second = mine_pypi("minipkg", settings, index_url=fake_pypi.url_for("/"))
+    second = mine_registry(pypi_source(fake_pypi.url_for("/")), "minipkg", settings)
     assert sum(1 for req, _ in fake_pypi.log if req.path.endswith(".tar.gz")) == downloads == 4
     assert [c.model_dump(exclude={"created_at"}) for c in second.candidates] == [
         c.model_dump(exclude={"created_at"}) for c in first.candidates
@@ -148,13 +148,13 @@ def test_layout_is_deterministic_across_caches(fake_pypi, settings, tmp_path):
     from envmine.settings import Settings
 
     other = Settings(home=tmp_path / "other-home")
-    a = mine_pypi("minipkg", settings, index_url=fake_pypi.url_for("/")).candidates[0]
-    b = mine_pypi("minipkg", other, index_url=fake_pypi.url_for("/")).candidates[0]
+    a = mine_registry(pypi_source(fake_pypi.url_for("/")), "minipkg", settings).candidates[0]
+    b = mine_registry(pypi_source(fake_pypi.url_for("/")), "minipkg", other).candidates[0]
     assert (a.base_commit, a.head_commit) == (b.base_commit, b.head_commit)
 
 
 def test_max_releases_window(fake_pypi, settings):
-    result = mine_pypi("minipkg", settings, max_releases=2, index_url=fake_pypi.url_for("/"))
+    result = mine_registry(pypi_source(fake_pypi.url_for("/")), "minipkg", settings, max_releases=2)
     # newest two stable releases: 1.0.3 and 1.1.0 (wheel only) -> one archive, nothing to diff
     assert result.repo.meta["versions"] == "1.0.3"
     assert [r.reason for r in result.rejects] == ["root_commit", "no_sdist"]
@@ -163,7 +163,7 @@ def test_max_releases_window(fake_pypi, settings):
 def test_missing_package_is_a_non_retryable_error(httpserver, settings):
     httpserver.expect_request("/pypi/nope/json").respond_with_data("not found", status=404)
     with pytest.raises(RegistryError) as err:
-        mine_pypi("nope", settings, index_url=httpserver.url_for("/"))
+        mine_registry(pypi_source(httpserver.url_for("/")), "nope", settings)
     assert err.value.retryable is False
     assert "404" in str(err.value)
 
@@ -171,13 +171,13 @@ def test_missing_package_is_a_non_retryable_error(httpserver, settings):
 def test_server_errors_are_retryable(httpserver, settings):
     httpserver.expect_request("/pypi/flaky/json").respond_with_data("oops", status=503)
     with pytest.raises(RegistryError) as err:
-        mine_pypi("flaky", settings, index_url=httpserver.url_for("/"))
+        mine_registry(pypi_source(httpserver.url_for("/")), "flaky", settings)
     assert err.value.retryable is True
 
 
 def test_unreachable_registry_is_retryable(settings):
     with pytest.raises(RegistryError, match="ConnectError") as err:
-        mine_pypi("x", settings, index_url="http://127.0.0.1:9")
+        mine_registry(pypi_source("http://127.0.0.1:9"), "x", settings)
     assert err.value.retryable is True
 
 
@@ -196,7 +196,7 @@ def test_digest_mismatch_and_broken_archives_are_skipped(fake_pypi, settings):
     fake_pypi.expect_request("/broken.tar.gz").respond_with_data(b"not a tarball")
     fake_pypi.expect_request("/gone.tar.gz").respond_with_data("gone", status=404)
     fake_pypi.expect_request("/pypi/bad/json").respond_with_json(document)
-    result = mine_pypi("bad", settings, index_url=fake_pypi.url_for("/"))
+    result = mine_registry(pypi_source(fake_pypi.url_for("/")), "bad", settings)
     assert result.candidates == []
     details = sorted((r.subject, r.reason, r.detail) for r in result.rejects)
     assert [d[:2] for d in details] == [("pypi__bad-1.0.0", "source_error"),
@@ -241,7 +241,7 @@ def test_extract_refuses_path_traversal_and_drops_metadata(tmp_path):
 
 @pytest.mark.network
 def test_real_pypi_iniconfig(settings):
-    result = mine_pypi("iniconfig", settings, max_releases=4)
+    result = mine_package("pypi", "iniconfig", settings, max_releases=4)
     assert result.repo.repo == "pypi/iniconfig"
     assert len(result.candidates) + len(result.rejects) >= 4
     for cand in result.candidates:

@@ -11,9 +11,10 @@ import zipfile
 
 import pytest
 
-from envmine.miners.crates_source import index_path, mine_crate
-from envmine.miners.gomod_source import escape_module, mine_gomod
-from envmine.miners.npm_source import mine_npm
+from envmine.miners.crates_source import crates_source, index_path
+from envmine.miners.gomod_source import escape_module, gomod_source
+from envmine.miners.npm_source import npm_source
+from envmine.miners.registry import mine_registry
 
 
 def targz(prefix: str, files: dict[str, str]) -> bytes:
@@ -84,7 +85,7 @@ def test_npm_history(httpserver, settings):
     doc["time"]["0.9.0"] = "2024-03-01T00:00:00.000Z"
     httpserver.expect_request("/tiny-last").respond_with_json(doc)
 
-    result = mine_npm("tiny-last", settings, registry_url=httpserver.url_for("/"))
+    result = mine_registry(npm_source(httpserver.url_for("/")), "tiny-last", settings)
     assert result.repo.repo == "npm/tiny-last" and result.repo.source == "npm"
     check(result, "npm__tiny-last-1.0.1", ["index.js", "package.json"], ["test/last.test.js"], "javascript")
 
@@ -110,8 +111,7 @@ def test_crates_history(httpserver, settings):
     lines.append(json.dumps({"name": "tinylast", "vers": "1.0.3", "yanked": True, "cksum": "00"}))
     httpserver.expect_request("/ti/ny/tinylast").respond_with_data("\n".join(lines) + "\n")
 
-    result = mine_crate("tinylast", settings, index_url=httpserver.url_for("/"),
-                        download_url=httpserver.url_for("/dl"))
+    result = mine_registry(crates_source(httpserver.url_for("/"), httpserver.url_for("/dl")), "tinylast", settings)
     assert result.repo.repo == "crates/tinylast"
     files = check(result, "crates__tinylast-1.0.1", ["Cargo.toml", "src/lib.rs"], ["tests/it.rs"], "rust")
     assert "Cargo.toml" in files
@@ -137,7 +137,7 @@ def test_gomod_history(httpserver, settings):
         httpserver.expect_request(f"{base}/v{version}.zip").respond_with_data(
             zipped(f"{module}@v{version}", files))
 
-    result = mine_gomod(module, settings, proxy_url=httpserver.url_for("/"))
+    result = mine_registry(gomod_source(httpserver.url_for("/")), module, settings)
     assert result.repo.repo == f"gomod/{module}"
     assert result.repo.meta["versions"] == "v1.0.0 v1.0.1 v1.0.2"
     check(result, "gomod__example.com-Acme-last-v1.0.1", ["last.go"], ["last_test.go"], "go")

@@ -4,7 +4,7 @@ MiniMax-M2 (tool-call + reasoning parsers): tool calls parsed, thinking sent bac
 import asyncio
 import json
 
-from envmine.rl.backends import backend_class, known_backends
+from envmine.rl.backends import BACKENDS, backend_class
 from envmine.rl.backends.openai_compat import OpenAICompatBackend
 from envmine.rl.formats import get_format
 from envmine.rl.scaffold import EpisodeLimits, EpisodeSetup, run_episode
@@ -26,7 +26,7 @@ SECOND = completion({"role": "assistant", "content": "All done.", "reasoning_con
 
 
 def test_registry_lists_backends_and_vllm_is_lazy():
-    assert known_backends() == ["openai", "scripted", "transformers", "vllm"]
+    assert sorted(BACKENDS) == ["openai", "scripted", "transformers", "vllm"]
     assert backend_class("vllm").__name__ == "VLLMBackend"  # importable without vllm installed
 
 

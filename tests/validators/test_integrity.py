@@ -3,6 +3,7 @@ patterns alike), the guard's stream verification, the sentinel's choice and read
 
 from __future__ import annotations
 
+import re
 import subprocess
 
 import pytest
@@ -24,6 +25,11 @@ PATHS = [
 ]
 
 
+def protected(language: str, path: str) -> bool:
+    """Python's reading of a language's protected patterns (the eval script reads them in bash)."""
+    return any(re.search(p, path) for p in load_language(language).protected)
+
+
 @pytest.mark.parametrize("language", known_languages())
 def test_bash_reads_the_protected_patterns_as_python_does(language):
     patterns = protected_patterns(language)
@@ -31,17 +37,16 @@ def test_bash_reads_the_protected_patterns_as_python_does(language):
               '[[ "$p" =~ $re ]] && { m=1; break; }; done; echo "$m"; done')
     out = subprocess.run(["bash", "-c", script, "_", *patterns], input="\n".join(PATHS) + "\n",
                          capture_output=True, text=True, check=True).stdout.split()
-    expected = [str(int(load_language(language).is_protected(path))) for path in PATHS]
+    expected = [str(int(protected(language, path))) for path in PATHS]
     assert out == expected
 
 
 def test_what_is_protected_per_language():
-    python, go = load_language("python"), load_language("go")
-    assert [p for p in PATHS if python.is_protected(p)] == [
+    assert [p for p in PATHS if protected("python", p)] == [
         "conftest.py", "tests/conftest.py", "pytest.ini", "pyproject.toml", "src/sitecustomize.py", "lib/evil.pth",
         "pkg.egg-info/entry_points.txt", ".github/workflows/ci.yml", "tests/calc.rs", "src/test/java/ATest.java", "a b/test_x.py", ".gitignore", "tox.ini"]
-    assert not python.is_protected("src/pkg/core.py") and not python.is_protected("setup.py")
-    assert go.is_protected("calc_test.go") and go.is_protected("go.mod") and not go.is_protected("calc.go")
+    assert not protected("python", "src/pkg/core.py") and not protected("python", "setup.py")
+    assert protected("go", "calc_test.go") and protected("go", "go.mod") and not protected("go", "calc.go")
 
 
 KEY = b"k" * 16

@@ -37,10 +37,6 @@ PARSERS: dict[str, str] = {
 }
 
 
-def known_runners() -> list[str]:
-    return sorted(PARSERS)
-
-
 def get_parser(runner: str) -> Parser:
     """The parser for `runner`; an unknown name's error lists the valid names."""
     return resolve("runner", __name__, PARSERS, runner)
