@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 PEERS ?= .peers
 
-.PHONY: install setup run test test-fast bench peers
+.PHONY: install setup run test test-fast peers
 
 install: $(VENV)/.installed
 
@@ -27,9 +27,6 @@ test: setup
 
 test-fast: install
 	$(BIN)/pytest -m "not docker and not slow" $(PYTEST_ARGS)
-
-bench: setup
-	$(BIN)/python bench/run_all.py
 
 # The peers' own PyPI releases, for the tests that load and grade envmine's exports with them
 # (tests/warehouse/test_peers_*.py): a separate venv, never imported by envmine.
