@@ -5,17 +5,20 @@ tiny resources, and stopped by killing exactly the processes started here."""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 BIN = Path(sys.executable).parent
-START_S = 120
+START_S = 300
+ATTEMPTS = 3
 
 
 def free_port() -> int:
@@ -43,42 +46,50 @@ def _stop(procs: list[subprocess.Popen]) -> None:
             time.sleep(0.2)
 
 
-def _wait(ready, what: str, logs: list[Path]) -> None:
+def _wait(ready, what: str, logs: list[Path], procs: list[subprocess.Popen]) -> None:
     deadline = time.monotonic() + START_S
     while not ready():
-        if time.monotonic() > deadline:
-            tails = "\n".join(log.read_text()[-2000:] for log in logs)
-            raise RuntimeError(f"{what} did not start within {START_S} s:\n{tails}")
+        if time.monotonic() > deadline or any(p.poll() is not None for p in procs):
+            tails = "\n".join(log.read_text()[-2000:] for log in logs if log.exists())
+            raise RuntimeError(f"{what} did not start (or exited):\n{tails}")
         time.sleep(1)
 
 
 @contextmanager
 def ray_cluster(tmp: Path) -> Iterator[str]:
     """`ray start --head` and a second `ray start --address` node (1 CPU each); yields the
-    head's address."""
-    port, ports = free_port(), [free_port() for _ in range(3)]
-    common = ["--block", "--node-ip-address=127.0.0.1", "--num-cpus=1", "--object-store-memory=80000000"]
-    logs = [tmp / "ray-head.log", tmp / "ray-node.log"]
-    procs = [_start([str(BIN / "ray"), "start", "--head", f"--port={port}", *common, "--include-dashboard=false",
-                     "--disable-usage-stats", f"--temp-dir={tmp / 'ray'}", f"--ray-client-server-port={ports[0]}",
-                     f"--dashboard-agent-listen-port={ports[1]}", "--min-worker-port=0", "--max-worker-port=0"],
-                    logs[0])]
+    head's address. Ray gives a starting node 30 s to register, which a loaded machine can
+    miss: another try then starts afresh."""
+    for attempt in range(1, ATTEMPTS + 1):
+        procs: list[subprocess.Popen] = []
+        session, port = Path(tempfile.mkdtemp(prefix="ray-")), free_port()  # short: socket paths <= 107 bytes
+        try:
+            _start_ray(procs, session, port, tmp)
+            break
+        except RuntimeError:
+            _stop(procs)
+            shutil.rmtree(session, ignore_errors=True)
+            if attempt == ATTEMPTS:
+                raise
     try:
-        _wait(lambda: _answers(port), "ray head", logs)
-        procs.append(_start([str(BIN / "ray"), "start", f"--address=127.0.0.1:{port}", *common,
-                             f"--dashboard-agent-listen-port={ports[2]}", "--min-worker-port=0",
-                             "--max-worker-port=0"], logs[1]))
-        _wait(lambda: _ray_nodes(port) >= 2, "second ray node", logs)
         yield f"127.0.0.1:{port}"
     finally:
         _stop(procs)
+        shutil.rmtree(session, ignore_errors=True)
 
 
-def _ray_nodes(port: int) -> int:
-    out = subprocess.run([str(BIN / "ray"), "status", f"--address=127.0.0.1:{port}"], capture_output=True,
-                         text=True, timeout=60).stdout
-    active = out.partition("Active:")[2].partition("Pending:")[0]
-    return active.count("node_")
+def _start_ray(procs: list[subprocess.Popen], session: Path, port: int, tmp: Path) -> None:
+    ports = [free_port() for _ in range(3)]
+    common = ["--block", "--node-ip-address=127.0.0.1", "--num-cpus=1", "--object-store-memory=80000000",
+              "--min-worker-port=0", "--max-worker-port=0"]
+    logs = [tmp / "ray-head.log", tmp / "ray-node.log"]
+    procs.append(_start([str(BIN / "ray"), "start", "--head", f"--port={port}", *common, "--include-dashboard=false",
+                         "--disable-usage-stats", f"--temp-dir={session}", f"--ray-client-server-port={ports[0]}",
+                         f"--dashboard-agent-listen-port={ports[1]}"], logs[0]))
+    _wait(lambda: "Ray runtime started" in logs[0].read_text(), "ray head", logs, procs)
+    procs.append(_start([str(BIN / "ray"), "start", f"--address=127.0.0.1:{port}", *common,
+                         f"--dashboard-agent-listen-port={ports[2]}"], logs[1]))
+    _wait(lambda: "Ray runtime started" in logs[1].read_text(), "second ray node", logs, procs)
 
 
 @contextmanager
@@ -90,10 +101,10 @@ def dask_cluster(tmp: Path) -> Iterator[str]:
     logs = [tmp / "dask-scheduler.log", tmp / "dask-worker.log"]
     procs = [_start([str(BIN / "dask"), "scheduler", "--host=127.0.0.1", f"--port={port}", "--no-dashboard"], logs[0])]
     try:
-        _wait(lambda: _answers(port), "dask scheduler", logs)
+        _wait(lambda: _answers(port), "dask scheduler", logs, procs)
         procs.append(_start([str(BIN / "dask"), "worker", address, "--nworkers=2", "--nthreads=1",
                              "--no-dashboard", "--memory-limit=2GB", f"--local-directory={tmp / 'dask'}"], logs[1]))
-        _wait(lambda: logs[1].read_text().count("Registered to:") >= 2, "dask workers", logs)
+        _wait(lambda: logs[1].read_text().count("Registered to:") >= 2, "dask workers", logs, procs)
         yield address
     finally:
         _stop(procs)
