@@ -13,9 +13,9 @@ from datetime import datetime, timezone
 import httpx
 
 from envmine.records import SourceKind
-from envmine.miners.registry import (
-    Listing, RegistrySource, Release, get, newest,
-)
+from envmine.miners.registry import Listing, RegistrySource, Release
+from envmine.miners.registry_http import get
+from envmine.miners.semver import newest
 from envmine.records import parse_time
 
 INDEX_URL = "https://index.crates.io"

@@ -7,9 +7,9 @@ import re
 import httpx
 
 from envmine.records import SourceKind
-from envmine.miners.registry import (
-    Listing, RegistrySource, Release, get, newest,
-)
+from envmine.miners.registry import Listing, RegistrySource, Release
+from envmine.miners.registry_http import get
+from envmine.miners.semver import newest
 from envmine.records import parse_time
 
 PROXY_URL = "https://proxy.golang.org"

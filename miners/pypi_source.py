@@ -7,7 +7,8 @@ from packaging.version import InvalidVersion, Version
 
 from envmine.reasons import Reason
 from envmine.records import SourceKind, parse_time
-from envmine.miners.registry import Listing, RegistrySource, Release, get
+from envmine.miners.registry import Listing, RegistrySource, Release
+from envmine.miners.registry_http import get
 
 PYPI_URL = "https://pypi.org"
 

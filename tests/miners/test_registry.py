@@ -11,7 +11,10 @@ from datetime import datetime, timezone
 import pytest
 
 from envmine.miners.pypi_source import parse_pypi, pypi_source
-from envmine.miners.registry import RegistryError, extract, mine_package, mine_registry, stable_semver
+from envmine.miners.archives import extract
+from envmine.miners.registry import mine_package, mine_registry
+from envmine.miners.registry_http import RegistryError
+from envmine.miners.semver import stable_semver
 
 CORE_BUG = "def clamp(x, lo, hi):\n    return max(lo, x)\n"
 CORE_FIX = "def clamp(x, lo, hi):\n    return max(lo, min(x, hi))\n"

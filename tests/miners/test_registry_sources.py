@@ -156,7 +156,7 @@ def test_real_registries_list_releases(settings):
     from envmine.miners.crates_source import list_crate
     from envmine.miners.gomod_source import list_module
     from envmine.miners.npm_source import list_npm
-    from envmine.miners.registry import http_client
+    from envmine.miners.registry_http import http_client
 
     with http_client() as client:
         assert len(list_npm(client, "ms", 3).releases) == 3
