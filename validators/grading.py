@@ -50,6 +50,9 @@ NO_VERDICT = (TestStatus.error, None)
 was absent (its module did not import, its package did not compile)."""
 CATEGORY = {PASS: "p2p", TestStatus.failed: "f2p", TestStatus.error: "f2p", TestStatus.skipped: "s2p", None: "n2p"}
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_FILE_HEAD = re.compile(r"::| > ")
+"""Where a test id that starts with its file (pytest's `::`, the JS runners' ` > `) leaves it."""
+_SOURCE_SUFFIXES = (".py", ".js", ".jsx", ".mjs", ".cjs", ".ts", ".tsx")
 
 
 @dataclass
@@ -229,16 +232,17 @@ def _passes_at_base(test: str, before_runs: list[TestRun], base: TestRun, change
 def changed_test_ids(test_ids: Iterable[str], symbols: Iterable[str]) -> list[str]:
     """The runner's test ids that name a test the test patch adds or changes.
 
-    `symbols` are `path::Class.test` names (`envmine.code.test_functions_in_diff`). An id names
-    one when the id's words hold the test's name and every enclosing class's name, and, for an
-    id that starts with a file path (`tests/test_x.py::...`), that path is the symbol's file.
+    `symbols` are `path::qualified name` (`envmine.code.test_functions_in_diff`). An id names
+    one when the id's words hold every word of the qualified name (the test's and its classes'
+    or `describe` blocks' names), and, for an id that starts with a file path
+    (`tests/test_x.py::...`, `test/a.test.js > ...`), that path is the symbol's file.
     """
-    wanted = [(path, qualified.split(".")) for path, _, qualified in (s.partition("::") for s in symbols)]
+    wanted = [(path, set(_WORD.findall(name))) for path, _, name in (s.partition("::") for s in symbols)]
     found = []
     for test in test_ids:
-        words, head = set(_WORD.findall(test)), test.split("::", 1)[0]
-        names_a_file = "::" in test and ("/" in head or head.endswith((".py", ".js", ".ts")))
-        if any(set(parts) <= words and (not names_a_file or head == path) for path, parts in wanted):
+        words, head = set(_WORD.findall(test)), _FILE_HEAD.split(test, maxsplit=1)[0]
+        names_a_file = head != test and ("/" in head or head.endswith(_SOURCE_SUFFIXES))
+        if any(needed and needed <= words and (not names_a_file or head == path) for path, needed in wanted):
             found.append(test)
     return sorted(found)
 

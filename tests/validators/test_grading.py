@@ -316,6 +316,10 @@ def test_tests_with_a_verdict_before_need_no_base_run():
     ("example.com/calc/TestMax", ["calc_test.go::TestMin"], False),
     ("ex.CalcTest::absOfNegative", ["src/test/java/ex/CalcTest.java::CalcTest.absOfNegative"], True),
     ("ex.OtherTest::absOfNegative", ["src/test/java/ex/CalcTest.java::CalcTest.absOfNegative"], False),
+    ("test/calc.test.js > abs > handles negative numbers", ["test/calc.test.js::abs > handles negative numbers"], True),
+    ("test/calc.test.js > abs > handles zero", ["test/calc.test.js::abs > handles negative numbers"], False),
+    ("test/other.test.js > abs > handles negative numbers", ["test/calc.test.js::abs > handles negative numbers"],
+     False),
 ])
 def test_changed_test_ids_match_runner_ids_to_changed_symbols(test_id, symbols, expected):
     assert (changed_test_ids([test_id], symbols) == [test_id]) is expected
