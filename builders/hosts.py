@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -40,6 +41,8 @@ SPILL = 2
 """A repository's next candidate leaves the host with its layers when that host runs this many
 more sandboxes than the idlest one (its layers then move, which costs one image transfer)."""
 HEAVY_LAYERS = ("toolchain", "repo")
+PING_S = 15.0
+"""How long a ping may take before a host counts as not answering."""
 
 _LOST: dict[DockerHost | None, str] = {}
 """Hosts that stopped answering during this process, and why (never placed on again)."""
@@ -110,8 +113,8 @@ def run_placed(spec: EnvSpec, settings: Settings,
     brought there first; again on another host while the one it ran on stops answering.
 
     Returns the result, the host it came from, and the hosts lost on the way (name -> why).
-    With a single engine, or when no other host is left, the last result (or exception)
-    stands as it is."""
+    With no hosts configured, the result (or exception) stands as it is; when every configured
+    host is lost, raises EngineError (the candidate has no verdict: the next run retries it)."""
     engine.use_hosts(settings.docker.hosts)  # this may be a worker process of its own
     lost: dict[str, str] = {}
     while True:
@@ -123,13 +126,25 @@ def run_placed(spec: EnvSpec, settings: Settings,
                 result, error = work(), None
             except Exception as exc:  # noqa: BLE001 - judged below: the host's fault or the work's
                 result, error = None, exc
-            why = engine.answers(host) if host is not None else ""
-        if not why or not [h for h in live_hosts(settings) if h != host]:
+            why = _gone(host) if host is not None else ""
+        if not why:
             if error is not None:
                 raise error
             return result, host, lost
         _lose(host, why)
         lost[host.name] = why
+        if not live_hosts(settings):  # what the lost host produced is no verdict on the task
+            raise EngineError("every Docker host was lost: " + "; ".join(f"{n}: {w}" for n, w in lost.items()))
+
+
+def _gone(host: DockerHost) -> str:
+    """Why `host` is gone, "" when it answers: two pings a second apart must both fail (a
+    loaded engine answers slowly; a stopped one refuses at once)."""
+    why = engine.answers(host, PING_S)
+    if why:
+        time.sleep(1.0)
+        why = engine.answers(host, PING_S)
+    return why
 
 
 # -- moving images -------------------------------------------------------------------------------

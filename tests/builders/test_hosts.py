@@ -19,6 +19,7 @@ import requests
 from base_images import base_tags  # noqa: F401 (a fixture)
 
 from envmine.builders import engine, hosts
+from envmine.builders.sandbox import EngineError
 from envmine.records import EnvSpec, LayerSpec
 from envmine.settings import DockerHost, Limits, Settings
 
@@ -182,3 +183,9 @@ def test_repositories_without_layers_spread_over_the_hosts_and_stay_put(two, sec
     placed = [hosts.place(spec, two) for spec in specs]
     assert set(placed) == {DEFAULT, second_engine.host}
     assert [hosts.place(spec, two) for spec in specs] == placed  # the same host every time
+
+
+def test_with_every_host_gone_a_candidate_gets_no_verdict(tmp_path):
+    settings = Settings(home=tmp_path, docker={"hosts": ["unix:///run/envmine-no-such-engine.sock"]})
+    with pytest.raises(EngineError, match="no Docker host answers.*envmine-no-such-engine"):
+        hosts.run_placed(_spec("acme/widgets", "t:1", "e:1"), settings, lambda: pytest.fail("ran on no host"))
