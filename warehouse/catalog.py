@@ -16,7 +16,6 @@ writer writes; `version()` names a snapshot that `read(table, version)` returns 
 
 from __future__ import annotations
 
-import os
 import random
 import sqlite3
 import threading
@@ -25,7 +24,6 @@ from collections.abc import Callable, Sequence
 from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
 
 import duckdb
 import pyarrow as pa
@@ -34,6 +32,17 @@ from pydantic import BaseModel
 
 from envmine.records import TaskInstance
 from envmine.settings import CatalogSettings
+from envmine.warehouse.store import (
+    DATA_DIR,
+    METADATA_FILE,
+    CatalogError,
+    WriterLock,
+    data_path,
+    location,
+    metadata_uri,
+    s3_secret,
+    sql_text,
+)
 from envmine.warehouse.schema import (
     CATALOG_COLUMNS,
     HASH_COLUMN,
@@ -49,11 +58,6 @@ from envmine.warehouse.schema import (
 from envmine.warehouse.views import create_views
 
 LAKE = "lake"
-METADATA_FILE = "metadata.sqlite"
-# Where a shared catalog lives (metadata URL, data URL, endpoint; never credentials), remembered
-# in the local catalog folder by the run that configured it, for `envmine sql`, exports, ...
-STORE_FILE = "store.json"
-DATA_DIR = "data"
 EXTENSIONS = {
     "sqlite_scanner": "duckdb_extension_sqlite_scanner",
     "ducklake": "duckdb_extension_ducklake",
@@ -63,7 +67,6 @@ EXTENSIONS = {
 # SQLite lets one writer commit at a time; a second one sees these and tries again later
 # (PostgreSQL writers that commit the same snapshot id at once see a conflict or a duplicate key).
 RETRYABLE = ("database is locked", "database is busy", "conflict", "sqlite_busy", "duplicate key")
-S3_ENV = {"KEY_ID": "AWS_ACCESS_KEY_ID", "SECRET": "AWS_SECRET_ACCESS_KEY", "SESSION_TOKEN": "AWS_SESSION_TOKEN"}
 AUTHOR = "envmine"
 # Inlined rows to Parquet, then files with deleted rows rewritten, then small files merged.
 COMPACTION = (
@@ -72,10 +75,6 @@ COMPACTION = (
     "CALL ducklake_merge_adjacent_files(?)",
 )
 T = TypeVar("T")
-
-
-class CatalogError(RuntimeError):
-    """The catalog cannot be opened or used as asked."""
 
 
 def extension_path(name: str) -> Path:
@@ -96,67 +95,21 @@ def _use_wal(metadata: Path) -> None:
     db.close()
 
 
-def _sql_text(text: str) -> str:
-    """`text` for use inside a single-quoted SQL literal (ATTACH and LOAD take no parameters)."""
-    return text.replace("'", "''")
-
-
-def _metadata_uri(catalog_dir: Path, store: CatalogSettings) -> str:
-    if store.metadata:
-        return f"ducklake:postgres:{store.metadata}"
-    return f"ducklake:sqlite:{catalog_dir / METADATA_FILE}"
-
-
-def _data_path(catalog_dir: Path, store: CatalogSettings) -> str:
-    return store.data.rstrip("/") + "/" if store.data else f"{catalog_dir / DATA_DIR}/"
-
-
-def _s3_secret(con: duckdb.DuckDBPyConnection, store: CatalogSettings) -> None:
-    """An in-memory DuckDB secret for the object store, its keys read from the environment
-    (never stored, logged, or repeated in an error)."""
-    found = {option: os.environ[name] for option, name in S3_ENV.items() if os.environ.get(name)}
-    options = {**found, "REGION": store.region}
-    if store.endpoint_url:
-        endpoint = urlsplit(store.endpoint_url)
-        options |= {"ENDPOINT": endpoint.netloc, "URL_STYLE": "path",
-                    "USE_SSL": "true" if endpoint.scheme == "https" else "false"}
-    text = ", ".join(f"{k} '{_sql_text(v)}'" if k != "USE_SSL" else f"{k} {v}" for k, v in options.items())
-    try:
-        con.execute(f"CREATE SECRET envmine_store (TYPE s3, {text})")
-    except duckdb.Error:
-        raise CatalogError("the object store's credentials were refused by DuckDB (check the "
-                           "AWS_* environment variables and endpoint_url)") from None
-
-
-def _location(catalog_dir: Path, store: CatalogSettings | None, remember: bool) -> CatalogSettings:
-    """`store` when it names a shared catalog (remembered in the folder when `remember`),
-    else the one this folder remembers, else the embedded default."""
-    remembered = catalog_dir / STORE_FILE
-    if store is not None and (store.metadata or store.data):
-        if remember:
-            catalog_dir.mkdir(parents=True, exist_ok=True)
-            remembered.write_text(store.model_dump_json(include={"metadata", "data", "endpoint_url", "region"}))
-        return store
-    if remembered.is_file():
-        return CatalogSettings.model_validate_json(remembered.read_text())
-    return store or CatalogSettings()
-
-
 def _connect(catalog_dir: Path, read_only: bool, store: CatalogSettings) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect(
         config={"autoinstall_known_extensions": False, "autoload_known_extensions": False}
     )
     for name in EXTENSIONS:
-        con.execute(f"LOAD '{_sql_text(str(extension_path(name)))}'")
+        con.execute(f"LOAD '{sql_text(str(extension_path(name)))}'")
     con.execute("SET TimeZone = 'UTC'")
     if store.data:
-        _s3_secret(con, store)
+        s3_secret(con, store)
     # The configured data path always wins, so a moved or copied catalog folder still opens
     # (DuckLake stores file paths relative to DATA_PATH).
-    options = (f"DATA_PATH '{_sql_text(_data_path(catalog_dir, store))}', OVERRIDE_DATA_PATH true"
+    options = (f"DATA_PATH '{sql_text(data_path(catalog_dir, store))}', OVERRIDE_DATA_PATH true"
                + (", READ_ONLY" if read_only else ""))
     try:
-        con.execute(f"ATTACH '{_sql_text(_metadata_uri(catalog_dir, store))}' AS {LAKE} ({options})")
+        con.execute(f"ATTACH '{sql_text(metadata_uri(catalog_dir, store))}' AS {LAKE} ({options})")
     except duckdb.Error as exc:
         con.close()
         raise CatalogError(f"cannot open the catalog's metadata: {exc}") from None
@@ -188,6 +141,7 @@ class Catalog:
         self.backoff_s = backoff_s
         self.max_backoff_s = max_backoff_s
         self._lock = threading.RLock()
+        self._writers: WriterLock | None = None
 
     @classmethod
     def open(cls, catalog_dir: str | Path, read_only: bool = False,
@@ -196,7 +150,7 @@ class Catalog:
         the shared one `store` names (PostgreSQL metadata, S3 data; `catalog_dir` then holds
         the write spool and remembers `store` for later opens that name none)."""
         catalog_dir = Path(catalog_dir).expanduser().resolve()
-        store = _location(catalog_dir, store, remember=not read_only)
+        store = location(catalog_dir, store, remember=not read_only)
         local = store.metadata is None
         if read_only and local and not (catalog_dir / METADATA_FILE).is_file():
             raise CatalogError(f"no catalog at {catalog_dir} (no {METADATA_FILE}); write to it first")
@@ -211,7 +165,8 @@ class Catalog:
             if read_only:
                 catalog._check_tables()
             else:
-                catalog._retrying(catalog._ensure_schema)
+                catalog._writers = WriterLock(catalog_dir, store)
+                catalog._exclusive(catalog._ensure_schema)
             create_views(catalog._con)
         except BaseException:
             catalog.close()
@@ -230,6 +185,9 @@ class Catalog:
             if self._con is not None:
                 self._con.close()
                 self._con = None
+            if self._writers is not None:
+                self._writers.close()
+                self._writers = None
 
     # -- schema -----------------------------------------------------------------------------
 
@@ -286,6 +244,11 @@ class Catalog:
                 pass  # the failed statement already ended the transaction
             raise
 
+    def _exclusive(self, attempt: Callable[[], T]) -> T:
+        """`attempt` (retried while busy) while this writer holds the catalog's writer lock."""
+        with self._writers.held():
+            return self._retrying(attempt)
+
     def _retrying(self, attempt: Callable[[], T]) -> T:
         """Run `attempt`, again with jittered, capped exponential backoff while SQLite is busy
         (its scanner sets no busy timeout, so a second writer fails fast; ~30 s in all)."""
@@ -314,7 +277,7 @@ class Catalog:
         if batch.num_rows == 0:
             return 0
         with self._lock:
-            return self._retrying(lambda: self._in_transaction(lambda: self._write(table, batch)))
+            return self._exclusive(lambda: self._in_transaction(lambda: self._write(table, batch)))
 
     def commit(self, upserts: dict[str, Sequence[BaseModel]],
                retract: dict[str, Sequence[str]] | None = None) -> int:
@@ -334,7 +297,7 @@ class Catalog:
             return sum(self._write(table, batch) for table, batch in batches.items() if batch.num_rows)
 
         with self._lock:
-            return self._retrying(lambda: self._in_transaction(work))
+            return self._exclusive(lambda: self._in_transaction(work))
 
     def _write(self, table: str, batch: pa.Table) -> int:
         self._con.register("envmine_batch", batch)
@@ -389,7 +352,7 @@ class Catalog:
             raise CatalogError("catalog opened read_only; open it with read_only=False to compact")
         with self._lock:
             for call in COMPACTION:
-                self._retrying(lambda: self._con.execute(call, [LAKE]).fetchall())
+                self._exclusive(lambda: self._con.execute(call, [LAKE]).fetchall())
             return self.version()
 
     # -- reads ------------------------------------------------------------------------------

@@ -125,3 +125,12 @@ def test_a_live_writers_spool_is_not_replayed(catalog_dir):
     finally:
         os.kill(writer.pid, signal.SIGKILL)
         writer.wait(timeout=30)
+
+
+@pytest.mark.slow
+def test_writer_processes_with_the_same_outcomes_store_each_once(catalog_dir):
+    Catalog.open(catalog_dir).close()
+    writers = [start_writer(catalog_dir, "same", 20, store={"batch_outcomes": 3}) for _ in range(3)]
+    results = [w.communicate(timeout=300) for w in writers]
+    assert [w.returncode for w in writers] == [0] * 3, [err[-2000:] for _, err in results]
+    assert counts(catalog_dir) == {"instances": 20, "distinct_instances": 20, "validations": 60}

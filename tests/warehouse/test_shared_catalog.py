@@ -12,7 +12,8 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from envmine.warehouse.catalog import STORE_FILE, Catalog, run_sql
+from envmine.warehouse.catalog import Catalog, run_sql
+from envmine.warehouse.store import STORE_FILE
 from envmine.warehouse.ingest import Ingest
 from envmine.warehouse.local_services import BUCKET, pg_bin
 from test_ingest import counts, start_writer
@@ -53,11 +54,12 @@ def test_outcomes_land_in_s3_parquet_that_pandas_and_pyarrow_read(tmp_path, shar
 def test_writer_processes_at_once_lose_and_duplicate_nothing(tmp_path, shared_store):
     Catalog.open(tmp_path / "first", store=shared_store).close()
     store = shared_store.model_dump() | {"batch_outcomes": 7}
-    # each writer has its own machine-local folder (its spool), all share the lake
-    writers = [start_writer(tmp_path / f"w{i}", f"w{i}-", 40, store=store) for i in range(4)]
+    # each writer has its own machine-local folder (its spool), all share the lake; two of them
+    # write the same 40 outcomes (two runs of one config at once): each key is stored once
+    writers = [start_writer(tmp_path / f"w{i}", prefix, 40, store=store) for i, prefix in enumerate("aabc")]
     results = [w.communicate(timeout=300) for w in writers]
     assert [w.returncode for w in writers] == [0] * 4, [err[-2000:] for _, err in results]
-    assert counts(tmp_path / "first") == {"instances": 160, "distinct_instances": 160, "validations": 480}
+    assert counts(tmp_path / "first") == {"instances": 120, "distinct_instances": 120, "validations": 360}
 
 
 def test_no_credential_reaches_the_catalog(tmp_path, shared_store):
