@@ -14,22 +14,18 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import sys
 import tempfile
 import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "miners" / "github"))
-
-from fake_github import FakeGitHub, FakeRepo  # noqa: E402
-from world import gql_issue, gql_pr, rest_item, rest_repo  # noqa: E402
-
-from envmine.miners.github.client import GithubClient, etag_file  # noqa: E402
-from envmine.miners.github.settings import GithubSettings  # noqa: E402
-from envmine.miners.github.source import mine_github  # noqa: E402
-from envmine.settings import Settings  # noqa: E402
+from envmine.miners.github.client import GithubClient, etag_file
+from envmine.miners.github.settings import GithubSettings
+from envmine.miners.github.source import mine_github
+from envmine.settings import Settings
+from envmine.testing.fake_github import FakeGitHub, FakeRepo
+from envmine.testing.github_world import gql_issue, gql_pr, rest_item, rest_repo
 
 TOKEN = "ghp_benchBENCHbenchBENCHbench0123456789"
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -20,8 +19,7 @@ from envmine.settings import Settings
 
 
 def _task(settings: Settings):
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "rl"))
-    from rl_task import validated_task
+    from envmine.testing.rl_task import validated_task
 
     return validated_task(Path(tempfile.mkdtemp()), settings)
 

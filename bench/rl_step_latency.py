@@ -13,9 +13,7 @@ import argparse
 import asyncio
 import statistics
 import subprocess
-import sys
 import time
-from pathlib import Path
 
 from envmine.records import TaskInstance
 from envmine.rl.env import DockerEnvironment
@@ -26,8 +24,7 @@ COMMAND = "ls -la /testbed && cat /testbed/calc/ops.py | wc -l"
 
 
 def _default_image() -> str:
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "rl"))
-    from rl_task import build_task_image
+    from envmine.testing.rl_task import build_task_image
 
     return build_task_image()
 

@@ -28,6 +28,10 @@ from werkzeug.wrappers import Request, Response
 
 _ALIAS = re.compile(r"(\w+):\s*(pullRequest|issueOrPullRequest)\(number:\s*(\d+)\)")
 
+TOKEN = "ghp_SECRETsecretSECRETsecret0123456789"
+TOKEN2 = "ghp_OTHERotherOTHERother01234567890000"
+"""Tokens the tests give the fake (shaped like real ones, so redaction is tested for real)."""
+
 
 @dataclass
 class Fault:

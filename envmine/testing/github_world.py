@@ -7,10 +7,10 @@ pull-request branches give the diffs, and one PR for each path of the source.
 
 from __future__ import annotations
 
-import subprocess
 from dataclasses import dataclass, field
 
-from fake_github import FakeGitHub, FakeRepo
+from envmine.git import git
+from envmine.testing.fake_github import FakeGitHub, FakeRepo
 
 API = "https://api.github.com"
 
@@ -110,8 +110,7 @@ class World:
 
 
 def _git(path, *args) -> str:
-    proc = subprocess.run(["git", *args], cwd=path, capture_output=True, text=True, check=True)
-    return proc.stdout
+    return git(list(args), cwd=path).stdout
 
 
 def t(minute: int) -> str:

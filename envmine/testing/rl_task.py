@@ -7,16 +7,14 @@ toolchain image (its tag is the content hash of its Dockerfile).
 
 from __future__ import annotations
 
-import os
-import subprocess
 from datetime import datetime, timezone
 from pathlib import Path
 
-import sys
-
 from envmine.builders.base import ensure_base_image
+from envmine.git import git
 from envmine.records import Candidate, EnvSpec, LayerSpec, TaskInstance
 from envmine.settings import Settings
+from envmine.testing import validator_images
 from envmine.validators.run import validate
 
 GIT_ENV = {
@@ -39,8 +37,7 @@ PROBLEM = "calc.ops.add(2, 3) returns -1 instead of 5: add subtracts its argumen
 
 
 def _git(repo: Path, *args: str) -> str:
-    return subprocess.run(["git", "-C", str(repo), *args], check=True, env={**os.environ, **GIT_ENV},
-                          capture_output=True, text=True).stdout
+    return git(["-C", str(repo), *args], env=GIT_ENV).stdout
 
 
 def _write(root: Path, files: dict[str, str]) -> None:
@@ -58,9 +55,6 @@ def _diff(root: Path, files: dict[str, str]) -> str:
 
 
 def build_task_image() -> str:
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "validators"))
-    import validator_images  # noqa: PLC0415 (the validators' test image helpers)
-
     toolchain = validator_images.toolchain_image(ensure_base_image(Settings()))
     return validator_images.task_image(toolchain, BASE_FILES)
 

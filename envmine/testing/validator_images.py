@@ -7,11 +7,10 @@ made with fixed names and dates so its hash equals the one `make_repo` computes 
 
 from __future__ import annotations
 
-import os
-import subprocess
 from pathlib import Path
 
 from envmine.builders.engine import build_image, image_exists
+from envmine.git import git as run_git
 from envmine.records import content_key
 
 TOOLCHAIN_DOCKERFILE = """\
@@ -64,9 +63,7 @@ def task_image(parent: str, files: dict[str, str], extra: str = "") -> str:
 
 
 def git(repo: Path, *args: str) -> str:
-    env = {**os.environ, **GIT_ENV}
-    return subprocess.run(["git", "-C", str(repo), *args], check=True, env=env,
-                          capture_output=True, text=True).stdout
+    return run_git(["-C", str(repo), *args], env=GIT_ENV).stdout
 
 
 def make_repo(root: Path, files: dict[str, str]) -> str:

@@ -1,6 +1,6 @@
 """The `github` source through the whole pipeline: the real CLI, the real Prefect flow, real Docker.
 
-A fake GitHub (tests/miners/github/fake_github.py) serves one repository, `owner/calc`, whose
+A fake GitHub (envmine/testing/fake_github.py) serves one repository, `owner/calc`, whose
 clone URL is a bare git repository made here: a small Python package whose `add()` is wrong,
 issue #1 reporting it (one comment before the fix, one after), and PR #2 ("Fixes #1"), merged,
 that corrects `add()` and adds `test_add`. `envmine run --github owner/calc` must turn it into
@@ -14,7 +14,6 @@ import json
 import logging
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import github  # noqa: F401 - it sets its logger's level on import; the fixture's must come after
@@ -24,11 +23,9 @@ from typer.testing import CliRunner
 from e2e import pyrepos
 from envmine.cli import app
 from envmine.miners.github.cursor import Cursor
+from envmine.testing.fake_github import FakeGitHub, FakeRepo
+from envmine.testing.github_world import gql_issue, gql_pr, rest_item, rest_repo, t
 from envmine.warehouse.schema import TABLES
-
-sys.path.insert(0, str(Path(__file__).parents[1] / "miners" / "github"))
-from fake_github import FakeGitHub, FakeRepo  # noqa: E402
-from world import gql_issue, gql_pr, rest_item, rest_repo, t  # noqa: E402
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 

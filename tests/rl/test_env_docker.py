@@ -15,7 +15,7 @@ from envmine.rl.scaffold import EpisodeLimits, run_episode
 from envmine.rl.types import ToolCall
 from envmine.settings import Settings
 
-from rl_task import validated_task
+from envmine.testing.rl_task import validated_task
 
 pytestmark = pytest.mark.docker
 

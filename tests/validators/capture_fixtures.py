@@ -19,7 +19,7 @@ HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
 
 import scenarios  # noqa: E402
-import validator_images as vi  # noqa: E402
+from envmine.testing import validator_images as vi  # noqa: E402
 
 from envmine.settings import Limits, Settings, ValidationSettings  # noqa: E402
 from envmine.validators.run import validate  # noqa: E402

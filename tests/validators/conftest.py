@@ -15,7 +15,7 @@ def toolchain() -> str:
         client()
     except EngineError as exc:
         pytest.skip(f"no Docker engine: {exc}")
-    import validator_images
+    from envmine.testing import validator_images
 
     from envmine.builders.base import ensure_base_image
 

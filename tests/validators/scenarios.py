@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-import validator_images as vi
+from envmine.testing import validator_images as vi
 
 from envmine.records import Candidate, EnvSpec, LayerSpec
 

@@ -11,7 +11,7 @@ import dataclasses
 
 import pytest
 import scenarios
-import validator_images as vi
+from envmine.testing import validator_images as vi
 
 from envmine.reasons import Reason
 from envmine.rl.reward import grade_diff

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 import scenarios
-import validator_images as vi
+from envmine.testing import validator_images as vi
 
 from envmine.builders.engine import client
 from envmine.reasons import Reason

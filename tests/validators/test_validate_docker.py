@@ -6,7 +6,7 @@ import dataclasses
 
 import pytest
 import scenarios
-import validator_images
+from envmine.testing import validator_images
 
 from envmine.builders.engine import client
 from envmine.builders.sandbox import sandbox

@@ -2,19 +2,10 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
-
-from fake_github import FakeGitHub  # noqa: E402
-
-from envmine.miners.github.settings import GithubSettings  # noqa: E402
-
-TOKEN = "ghp_SECRETsecretSECRETsecret0123456789"
-TOKEN2 = "ghp_OTHERotherOTHERother01234567890000"
+from envmine.miners.github.settings import GithubSettings
+from envmine.testing.fake_github import TOKEN, TOKEN2, FakeGitHub
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import tomllib
 from datetime import datetime, timezone
 
 import pytest
-from world import gql_issue, gql_pr
+from envmine.testing.github_world import gql_issue, gql_pr
 
 from envmine.config import RunConfig
 from envmine.languages import load_language

@@ -8,9 +8,8 @@ import time
 import traceback
 
 import pytest
-from conftest import TOKEN, TOKEN2
-from fake_github import FakeGitHub, FakeRepo, Fault
-from world import rest_item, rest_repo
+from envmine.testing.fake_github import TOKEN, TOKEN2, FakeGitHub, FakeRepo, Fault
+from envmine.testing.github_world import rest_item, rest_repo
 
 from envmine.miners.github.client import BudgetExhausted, GithubClient, GithubError, RateLimited, Redactor
 from envmine.miners.github.queries import batch_query

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from fake_github import FakeRepo
-from world import rest_repo
+from envmine.testing.fake_github import FakeRepo
+from envmine.testing.github_world import rest_repo
 
 from envmine.miners.github.client import GithubClient
 from envmine.miners.github.discovery import SEARCH_CAP, discover, search_query

@@ -13,9 +13,8 @@ from __future__ import annotations
 import time
 
 import pytest
-from conftest import TOKEN, TOKEN2
-from fake_github import FakeGitHub, FakeRepo, Fault
-from world import EXPECTED_CANDIDATES, EXPECTED_REJECTS, rest_item, rest_repo, widgets_world
+from envmine.testing.fake_github import TOKEN, TOKEN2, FakeGitHub, FakeRepo, Fault
+from envmine.testing.github_world import EXPECTED_CANDIDATES, EXPECTED_REJECTS, rest_item, rest_repo, widgets_world
 
 from envmine.miners.github.client import GithubClient, GithubError, RateLimited
 from envmine.miners.github.discovery import search_repos

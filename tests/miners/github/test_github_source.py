@@ -7,9 +7,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import TOKEN, TOKEN2
-from fake_github import FakeGitHub, Fault
-from world import EXPECTED_CANDIDATES, EXPECTED_REJECTS, t, widgets_world
+from envmine.testing.fake_github import TOKEN, TOKEN2, FakeGitHub, Fault
+from envmine.testing.github_world import EXPECTED_CANDIDATES, EXPECTED_REJECTS, t, widgets_world
 
 from envmine.miners.clone import clone_path
 from envmine.miners.github.client import GithubError
