@@ -180,18 +180,3 @@ def export_shards(
     tmp.write_text(manifest.model_dump_json(indent=2) + "\n")
     os.replace(tmp, out_dir / MANIFEST)
     return manifest
-
-
-def load_manifest(out_dir: str | Path, verify: bool = True) -> ShardManifest:
-    """Read an export's manifest; with `verify`, check every shard's size and sha256."""
-    out_dir = Path(out_dir)
-    path = out_dir / MANIFEST
-    if not path.is_file():
-        raise FileNotFoundError(f"no {MANIFEST} in {out_dir}: not a finished shard export")
-    manifest = ShardManifest.model_validate_json(path.read_text())
-    if verify:
-        for shard in manifest.shards:
-            actual = file_sha256(out_dir / shard.path)
-            if actual != shard.sha256:
-                raise ValueError(f"shard {shard.path}: sha256 {actual} != manifest {shard.sha256}")
-    return manifest

@@ -1,12 +1,13 @@
 """Trainer shards: a pinned version exports the same bytes every time."""
 
 import json
+from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
 
 from envmine.warehouse.catalog import Catalog
-from envmine.warehouse.export import export_shards, load_manifest, shard_schema
+from envmine.warehouse.export import MANIFEST, ShardManifest, export_shards, file_sha256, shard_schema
 from lake_records import candidate, instance
 
 
@@ -15,6 +16,16 @@ def catalog(catalog_dir):
     with Catalog.open(catalog_dir) as catalog:
         catalog.upsert("instances", [instance(candidate(i)) for i in range(7)])
         yield catalog
+
+
+def load_manifest(out_dir: Path) -> ShardManifest:
+    """A finished export's manifest, every shard checked against its sha256 (as a trainer would)."""
+    manifest = ShardManifest.model_validate_json((out_dir / MANIFEST).read_text())
+    for shard in manifest.shards:
+        actual = file_sha256(out_dir / shard.path)
+        if actual != shard.sha256:
+            raise ValueError(f"shard {shard.path}: sha256 {actual} != manifest {shard.sha256}")
+    return manifest
 
 
 def shard_bytes(out_dir):
