@@ -5,22 +5,17 @@ it in .git), no remote, no tag, no ref or reflog entry outside the base commit's
 the gold patch must not already be applied (`git apply --check -R` must fail). Tags are
 refused even on old commits: a built /testbed has no reason to carry any.
 
-`validate` runs the same check inside its `before` run's eval script (one exec instead of
-two); `check_leakage` runs it on its own.
+`validate` runs it inside its `before` run's eval script, before the test patch applies (one
+exec for both).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from envmine.builders.sandbox import sandbox
 from envmine.reasons import Reason, Stage
 from envmine.records import Candidate, Reject
-from envmine.settings import Settings
-from envmine.validators.scripts import LeakCheck, inline_patch, render_leak_script
-
-SCRIPT_PATH = "/root/envmine-leak.sh"
-CHECK_TIMEOUT_S = 120
+from envmine.validators.scripts import LeakCheck, inline_patch
 
 
 @dataclass
@@ -60,14 +55,3 @@ def leak_reject(report: LeakReport, candidate: Candidate) -> Reject | None:
         return None
     return Reject.of(Stage.validate, reason, candidate, detail)
 
-
-def check_leakage(image: str, candidate: Candidate, settings: Settings | None = None) -> Reject | None:
-    """Start `image` and check its /testbed for leaks; None when it is clean."""
-    settings = settings or Settings()
-    with sandbox(image, settings.validation.limits, user=settings.docker.sandbox_user) as box:
-        box.write_file(SCRIPT_PATH, render_leak_script(leak_check_for(candidate)), mode=0o700)
-        result = box.exec(f"bash {SCRIPT_PATH}", timeout_s=CHECK_TIMEOUT_S, user="root", workdir="/")
-    report = parse_leak_output(result.output)
-    if result.timed_out:
-        report.errors.append("leak check timed out")
-    return leak_reject(report, candidate)

@@ -70,11 +70,6 @@ class LeakCheck:
     """The gold patch, inline: it must not reverse-apply (i.e. must not be applied already)."""
 
 
-def render_leak_script(check: LeakCheck) -> str:
-    """The standalone leak-check script: one `leak ...` line per finding, then `check-done`."""
-    return jinja_env().get_template("leak.sh.j2").render(leak=check)
-
-
 @cache
 def jinja_env() -> jinja2.Environment:
     """The validators' template environment (StrictUndefined, `shquote` filter)."""

@@ -14,11 +14,11 @@ from envmine.reasons import Reason, Stage
 from envmine.records import TestRun as Run
 from envmine.settings import Limits, Settings, ValidationSettings
 from envmine.validators.grading import grade_patch
-from envmine.validators.leakage import check_leakage
+from envmine.validators.leakage import leak_check_for, leak_reject
 from envmine.validators.markers import read_markers
 from envmine.validators.parsers import get_parser
 from envmine.rl.reward import grade_diff
-from envmine.validators.run import grade_solution, run_tests, validate
+from envmine.validators.run import grade_solution, run_in, run_tests, validate
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
@@ -263,14 +263,23 @@ RUN cd /testbed && echo '# future' >> calc.py \\
 GOLD_APPLIED = "RUN sed -i 's/a - b/a + b/' /testbed/calc.py\n"
 
 
+def check_leakage(b, settings):
+    """The leak check as `validate` runs it: first in the `before` run's eval script."""
+    with sandbox(b.image, settings.validation.limits, user=settings.docker.sandbox_user) as box:
+        _, report = run_in(box, b.image, b.spec, "before", [b.candidate.test_patch], settings,
+                           names=["test_patch"], leak=leak_check_for(b.candidate), sentinel=True,
+                           require_sentinel=False)
+    return leak_reject(report, b.candidate)
+
+
 def test_clean_image_has_no_leak(toolchain, settings, tmp_path):
     b = built("fix", toolchain, tmp_path)
-    assert check_leakage(b.image, b.candidate, settings) is None
+    assert check_leakage(b, settings) is None
 
 
 def test_leaky_image_is_rejected(toolchain, settings, tmp_path):
     b = built("fix", toolchain, tmp_path, extra_dockerfile=LEAKY)
-    reject = check_leakage(b.image, b.candidate, settings)
+    reject = check_leakage(b, settings)
     assert reject.reason == Reason.leak
     assert "remote origin" in reject.detail and "tag refs/tags/v9" in reject.detail
     assert "future-commit" in reject.detail
@@ -280,5 +289,5 @@ def test_leaky_image_is_rejected(toolchain, settings, tmp_path):
 
 def test_gold_patch_already_applied_is_a_leak(toolchain, settings, tmp_path):
     b = built("fix", toolchain, tmp_path, extra_dockerfile=GOLD_APPLIED)
-    reject = check_leakage(b.image, b.candidate, settings)
+    reject = check_leakage(b, settings)
     assert reject.reason == Reason.leak and reject.detail == "gold-patch-applied"
