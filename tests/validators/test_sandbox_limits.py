@@ -3,6 +3,8 @@ code on the run and the reward), nothing crashes the pipeline, nothing is left r
 
 from __future__ import annotations
 
+import os
+
 import pytest
 import scenarios
 from envmine.testing import validator_images as vi
@@ -47,7 +49,12 @@ def test_a_huge_report_is_not_read(task):
     reward = with_code(task, code)
     assert reward.reward == 0.0 and reward.reason == Reason.report_too_large
     instance = task[0]
-    assert client().containers.list(all=True, filters={"ancestor": instance.image}) == []
+    assert client().containers.list(all=True, filters=ours(instance.image)) == []
+
+
+def ours(image: str) -> dict:
+    """Engine filters for this process's containers of `image` (other sessions may run it too)."""
+    return {"ancestor": image, "label": f"envmine.pid={os.getpid()}"}
 
 
 class WriteMeter:
@@ -66,7 +73,7 @@ class WriteMeter:
 
     def _sample(self) -> None:
         while not self._done.wait(0.1):
-            for found in client().api.containers(all=True, size=True, filters={"ancestor": self.image}):
+            for found in client().api.containers(all=True, size=True, filters=ours(self.image)):
                 self.peak = max(self.peak, int(found.get("SizeRw") or 0))
 
     def stop(self) -> int:
@@ -94,7 +101,7 @@ def assert_bounded(meter: WriteMeter, image: str) -> None:
     # It wrote past the limit (the attack ran), and was killed within one poll's worth of writes.
     assert limit < meter.peak < limit + (1 << 30), meter.peak
     assert growth < 1 << 30, growth  # what it wrote went with the container
-    assert client().containers.list(all=True, filters={"ancestor": image}) == []
+    assert client().containers.list(all=True, filters=ours(image)) == []
 
 
 def test_writing_3_gib_into_the_testbed_is_named_disk_full(task):
