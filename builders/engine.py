@@ -259,8 +259,9 @@ def ensure_build_network() -> None:
     """Create the build network on the placed engine when it is missing (its containers cannot
     talk to each other), and, when this process is root beside a local engine, apply its firewall
     rules (idempotent); elsewhere `envmine setup`, run as root on the engine's host, applies them."""
-    engine = client()
-    if engine.api.base_url in _CONFINED:
+    engine, host = client(), placed_host()
+    key = host.url if host else "default"  # not base_url: it reads http+docker://localhost for every socket
+    if key in _CONFINED:
         return
     with _engine_call("build network"):
         if not engine.networks.list(names=[BUILD_NETWORK]):
@@ -272,7 +273,7 @@ def ensure_build_network() -> None:
         done = subprocess.run(["bash", str(script), BUILD_NETWORK], capture_output=True, text=True)
         if done.returncode != 0:
             raise EngineError(f"could not confine the build network: {done.stderr.strip()[-500:]}")
-    _CONFINED.add(engine.api.base_url)
+    _CONFINED.add(key)
 
 
 @dataclass
