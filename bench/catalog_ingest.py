@@ -133,8 +133,8 @@ def main() -> None:
     parser.add_argument("--shared", action="store_true", help="also PostgreSQL metadata + S3 data (local services)")
     args = parser.parse_args()
     settings = {"batch_outcomes": args.batch, "batch_seconds": 3600}
-    work = Path(tempfile.mkdtemp(prefix="envmine-ingest-bench-"))
     with ExitStack() as stack:
+        work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="envmine-ingest-bench-")))
         stores = {"sqlite+local": CatalogSettings(**settings)}
         lake = stack.enter_context(local_lake(work / "lake")) if args.shared else None
         for size in args.sizes:
