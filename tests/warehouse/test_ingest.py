@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 
 from envmine.settings import CatalogSettings
@@ -65,6 +66,22 @@ def test_batches_flush_by_time(catalog_dir):
         while catalog.sql("SELECT count(*) AS n FROM instances")["n"][0].as_py() == 0:
             assert time.monotonic() < deadline, "the timer never flushed"
             time.sleep(0.05)
+
+
+def test_compaction_on_schedule_moves_inlined_rows_into_parquet(catalog_dir):
+    files = "SELECT count(*) AS n FROM ducklake_list_files('lake', 'validations')"
+    with Catalog.open(catalog_dir) as catalog:
+        with Ingest.open(catalog, CatalogSettings(batch_outcomes=2, batch_seconds=3600)) as ingest:
+            ingest.commit(*outcome(1, tests=3))
+            ingest.commit(*outcome(2, tests=3))
+        assert catalog.sql(files)["n"][0].as_py() == 0  # small batches stay inlined in the metadata
+        with Ingest.open(catalog, CatalogSettings(batch_outcomes=2, batch_seconds=3600, compact_every_s=0.01)) as ingest:
+            time.sleep(0.05)
+            ingest.commit(*outcome(3, tests=3))
+            ingest.commit(*outcome(4, tests=3))
+        assert catalog.sql(files)["n"][0].as_py() >= 1
+        parquet = catalog.sql("SELECT data_file FROM ducklake_list_files('lake', 'validations')")["data_file"].to_pylist()
+    assert sum(pq.read_table(path).num_rows for path in parquet) == 12
 
 
 def test_merged_batch_keeps_each_outcomes_verdict(catalog_dir):
