@@ -70,3 +70,8 @@ def test_no_credential_reaches_the_catalog(tmp_path, shared_store):
     url = shared_store.metadata
     dump = subprocess.run([pg_bin("pg_dump"), "--data-only", url], check=True, capture_output=True, text=True).stdout
     assert "ducklake_snapshot" in dump and secret not in dump and os.environ["AWS_ACCESS_KEY_ID"] not in dump
+    # an analyst's query on the same connection sees the key only redacted, and cannot unredact it
+    shown = run_sql(tmp_path, "SELECT secret_string FROM duckdb_secrets()")["secret_string"].to_pylist()
+    assert shown and all("secret=redacted" in text and secret not in text for text in shown)
+    with pytest.raises(Exception, match="unredacted secrets is disabled"):
+        run_sql(tmp_path, "SELECT secret_string FROM duckdb_secrets(redact := false)")
