@@ -189,3 +189,15 @@ def test_with_every_host_gone_a_candidate_gets_no_verdict(tmp_path):
     settings = Settings(home=tmp_path, docker={"hosts": ["unix:///run/envmine-no-such-engine.sock"]})
     with pytest.raises(EngineError, match="no Docker host answers.*envmine-no-such-engine"):
         hosts.run_placed(_spec("acme/widgets", "t:1", "e:1"), settings, lambda: pytest.fail("ran on no host"))
+
+
+def test_builds_run_on_every_host_after_one_engine_made_its_build_network(two, second_engine, base_tags,
+                                                                           scratch_tags):
+    first, second = scratch_tags(2)
+    dockerfile = f"FROM {base_tags[-1]}\nRUN true\n"
+    with engine.on_host(DEFAULT):
+        assert engine.build_image(first, dockerfile, timeout_s=300).ok
+    with engine.on_host(second_engine.host):
+        outcome = engine.build_image(second, dockerfile, timeout_s=300)
+    assert outcome.ok, outcome.error
+    assert _holds(second_engine.host, second) and not _holds(DEFAULT, second)
