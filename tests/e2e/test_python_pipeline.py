@@ -112,10 +112,11 @@ def test_runs_and_builds_are_recorded(mined):
     assert {b["layer"] for b in builds} >= {"repo", "task"}
     repo_layer = [b for b in builds if b["layer"] == "repo"][0]
     assert any(line.lower().startswith("pytest==") for line in repo_layer["resolved"])
-    # CPU-seconds reach the catalog: pip's install is seconds of CPU; every run spends some
-    cpu = _sql(home, "SELECT (SELECT max(cpu_s) FROM builds WHERE status = 'built') AS build,"
-                     " (SELECT min(cpu_s) FROM validations) AS run")[0]
-    assert cpu["build"] > 1.0 and cpu["run"] > 0.05, cpu
+    # CPU-seconds reach the catalog: every run spends some, every layer built here too (layers
+    # an earlier test on this engine built are `reused`, and cost nothing)
+    cpu = _sql(home, "SELECT (SELECT min(coalesce(cpu_s, 0)) FROM builds WHERE status = 'built') AS build,"
+                     " (SELECT min(coalesce(cpu_s, 0)) FROM validations) AS run")[0]
+    assert (cpu["build"] is None or cpu["build"] > 0.05) and cpu["run"] > 0.05, cpu
 
 
 def test_funnel_view_counts_this_run(mined):
