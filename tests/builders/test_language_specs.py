@@ -593,5 +593,9 @@ def test_rust_resolves_versions_the_installed_rustc_supports_and_honours_cargo_l
     plan = plan_language(load_language("rust"), ["Cargo.toml"], {})
     assert plan.env == {"CARGO_RESOLVER_INCOMPATIBLE_RUST_VERSIONS": "fallback"}
     assert plan.prepare[0].startswith("if [ -f Cargo.lock ]; then cargo fetch --locked ||")
-    assert "else cargo generate-lockfile && cargo fetch; fi" in plan.prepare[0]
+    # Without a lockfile the manifests declare the installed rustc while Cargo resolves (its
+    # resolver aims at a declared rust-version otherwise), then are restored before fetching.
+    assert ('rustc_version="$(rustc --version | cut -d\' \' -f2)"; sed -i "s/^\\(\\s*rust-version\\s*=\\s*\\)'
+            '\\"[^\\"]*\\"/\\1\\"$rustc_version\\"/" $manifests; cargo generate-lockfile; rc=$?; '
+            'git checkout -q -- $manifests; [ $rc = 0 ] && cargo fetch; fi') in plan.prepare[0]
     assert plan.prepare[1] == "cargo test --offline --no-run"
