@@ -148,37 +148,16 @@ def throughput(image: str, workers: int, seconds: float, rounds: int, second: Do
 FIXES = 4
 
 
-def fixes_repo(root: Path) -> Path:
-    """A small Python repository whose last FIXES commits each fix one function and add its test:
-    FIXES candidates of one repository, built and validated at once."""
+def pipeline_time(urls: list[str]) -> dict:
+    """The flow over `pyrepos.fixes_repo` in a fresh home, with `urls` as the Docker hosts."""
     from e2e import pyrepos
 
-    repo = root / "fixes"
-    repo.mkdir(parents=True)
-    functions = "".join(f"def f{i}(a, b):\n    return a - b + {i}\n\n\n" for i in range(FIXES))
-    files = {"pyproject.toml": pyrepos.PYPROJECT, "calc/__init__.py": functions,
-             "tests/test_base.py": "def test_base():\n    assert True\n"}
-    pyrepos.git(repo, "init", "-q", "-b", "main")
-    for i in range(-1, FIXES):
-        if i >= 0:
-            functions = functions.replace(f"return a - b + {i}\n", f"return a + b + {i}\n")
-            files = {"calc/__init__.py": functions,
-                     f"tests/test_f{i}.py": f"from calc import f{i}\n\n\ndef test_f{i}():\n    assert f{i}(2, 3) == {5 + i}\n"}
-        for rel, text in files.items():
-            (repo / rel).parent.mkdir(parents=True, exist_ok=True)
-            (repo / rel).write_text(text)
-        pyrepos.git(repo, "add", "-A")
-        pyrepos.git(repo, "commit", "-q", "-m", "Initial version" if i < 0 else f"Fix f{i}")
-    return repo
-
-
-def pipeline_time(urls: list[str]) -> dict:
-    """The flow over `fixes_repo` in a fresh home, with `urls` as the Docker hosts."""
     from envmine.config import RunConfig, SourceConfig
     from envmine.flows.pipeline import run_pipeline
 
     work = Path(tempfile.mkdtemp(prefix="envmine-bench-sandboxes-"))
-    config = RunConfig(sources=[SourceConfig(kind="git", url=str(fixes_repo(work)), max_candidates=FIXES)],
+    repo = pyrepos.fixes_repo(work, FIXES)
+    config = RunConfig(sources=[SourceConfig(kind="git", url=str(repo), max_candidates=FIXES)],
                        settings={"docker": {"hosts": urls, "concurrency": FIXES},
                                  "validation": {"after_runs": 1, "limits": {"timeout_s": 60}}})
     start = time.monotonic()

@@ -67,7 +67,10 @@ class SecondEngine:
             container.remove(force=True)
         self.proc.send_signal(signal.SIGTERM)
         self.proc.wait(timeout=60)
-        subprocess.run(["umount", "-R", str(self.root / "exec")], capture_output=True)
+        for pid in _processes_under(self.root):  # shims a killed engine's containerd left behind
+            os.kill(pid, signal.SIGKILL)
+        for folder in ("exec", "data"):  # the engine mounts its own roots
+            subprocess.run(["umount", "-R", "-l", str(self.root / folder)], capture_output=True)
         shutil.rmtree(self.root, ignore_errors=True)
 
     def log_tail(self) -> str:
@@ -75,6 +78,18 @@ class SecondEngine:
             return (self.root / "dockerd.log").read_text()[-2000:]
         except OSError:
             return ""
+
+
+def _processes_under(root: Path) -> list[int]:
+    """Processes whose command line names `root` (this engine's containerd and shims)."""
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if str(root) in cmdline.read_bytes().decode(errors="replace"):
+                found.append(int(cmdline.parent.name))
+        except (OSError, ValueError):
+            continue
+    return [pid for pid in found if pid != os.getpid()]
 
 
 def _ensure_bridge() -> None:

@@ -139,3 +139,16 @@ def fake_passed_repo(root: Path) -> Path:
     _commit(repo, {"calc/__init__.py": liar, "tests/test_calc.py": TEST_WITH_ADD},
             "Fix add()")
     return repo
+
+
+def fixes_repo(root: Path, fixes: int = 4) -> Path:
+    """`fixes` buggy functions; each of the last `fixes` commits fixes one and adds its test:
+    that many candidates of one repository, which a run builds and validates at once."""
+    functions = "".join(f"def f{i}(a, b):\n    return a - b + {i}\n\n\n" for i in range(fixes))
+    repo = _repo(root, "fixes", {"pyproject.toml": PYPROJECT, "calc/__init__.py": functions,
+                                 "tests/test_base.py": "def test_base():\n    assert True\n"})
+    for i in range(fixes):
+        functions = functions.replace(f"return a - b + {i}\n", f"return a + b + {i}\n")
+        test = f"from calc import f{i}\n\n\ndef test_f{i}():\n    assert f{i}(2, 3) == {5 + i}\n"
+        _commit(repo, {"calc/__init__.py": functions, f"tests/test_f{i}.py": test}, f"Fix f{i}")
+    return repo

@@ -18,7 +18,7 @@ from e2e import pyrepos
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 DEFAULT = "unix:///var/run/docker.sock"
-REPOS = 3
+CANDIDATES = 4
 KILL_WITHIN_S = 600
 
 
@@ -52,9 +52,12 @@ def _provenance(row) -> dict[str, str]:
 
 def test_a_host_that_dies_mid_run_loses_no_work(second_engine, tmp_path_factory, prefect_harness):
     root, home = tmp_path_factory.mktemp("repos"), tmp_path_factory.mktemp("home")
-    sources = [SourceConfig(kind="git", url=str(pyrepos.bugfix_repo(root / f"team{i}"))) for i in range(REPOS)]
+    # candidates of one repository at once: its layers draw them to one host until that host
+    # runs SPILL more than the other, so the second engine gets work even where the default
+    # one holds every layer already
+    sources = [SourceConfig(kind="git", url=str(pyrepos.fixes_repo(root, CANDIDATES)), max_candidates=CANDIDATES)]
     config = RunConfig(sources=sources, settings={
-        "docker": {"hosts": [DEFAULT, second_engine.host.url], "concurrency": 3},
+        "docker": {"hosts": [DEFAULT, second_engine.host.url], "concurrency": CANDIDATES},
         "validation": {"after_runs": 1, "limits": {"timeout_s": 60}},
     })
     killer = Killer(second_engine)
@@ -65,8 +68,8 @@ def test_a_host_that_dies_mid_run_loses_no_work(second_engine, tmp_path_factory,
 
     rows = run_sql(home / "catalog", "SELECT instance_id, provenance FROM instances ORDER BY instance_id").to_pylist()
     rejects = run_sql(home / "catalog", "SELECT subject, reason, detail FROM rejects").to_pylist()
-    assert counts["validated"] == REPOS and len(rows) == REPOS, rejects
-    assert len({row["instance_id"] for row in rows}) == REPOS
+    assert counts["validated"] == CANDIDATES and len(rows) == CANDIDATES, rejects
+    assert len({row["instance_id"] for row in rows}) == CANDIDATES
     provenance = [_provenance(row) for row in rows]
     assert all(p["docker_host"] == DEFAULT for p in provenance)  # the survivor did all of it
     moved = [p["hosts_lost"] for p in provenance if "hosts_lost" in p]
