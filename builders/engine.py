@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import contextvars
 import glob
+import hashlib
 import io
 import os
+import re
 import socket
 import subprocess
-import re
 import tarfile
 import threading
 import time
@@ -255,6 +256,15 @@ _CONFINED: set[str] = set()
 """The engines (base URLs) whose build network this process has ensured."""
 
 
+def build_bridge(host_url: str | None) -> str:
+    """The Linux bridge of an engine's build network: `envmine-build` for the default engine,
+    and one named after the host for each other one, since two engines on one machine share
+    the network namespace (one bridge for both would take the other's address and DNS)."""
+    if host_url is None:
+        return BUILD_NETWORK
+    return "envb-" + hashlib.sha256(host_url.encode()).hexdigest()[:10]  # <= 15 characters
+
+
 def ensure_build_network() -> None:
     """Create the build network on the placed engine when it is missing (its containers cannot
     talk to each other), and, when this process is root beside a local engine, apply its firewall
@@ -264,13 +274,16 @@ def ensure_build_network() -> None:
     if key in _CONFINED:
         return
     with _engine_call("build network"):
-        if not engine.networks.list(names=[BUILD_NETWORK]):
-            engine.networks.create(BUILD_NETWORK, driver="bridge", options={
-                "com.docker.network.bridge.name": BUILD_NETWORK,
-                "com.docker.network.bridge.enable_icc": "false"})
+        found = engine.networks.list(names=[BUILD_NETWORK])
+        network = found[0] if found else engine.networks.create(BUILD_NETWORK, driver="bridge", options={
+            "com.docker.network.bridge.name": build_bridge(host.url if host else None),
+            "com.docker.network.bridge.enable_icc": "false"})
+        network.reload()
+    options = network.attrs.get("Options") or {}
+    bridge = options.get("com.docker.network.bridge.name") or f"br-{network.id[:12]}"
     if os.geteuid() == 0 and engine.api.base_url.startswith("http+docker://local"):
         script = files("envmine.scripts").joinpath("confine_builds.sh")
-        done = subprocess.run(["bash", str(script), BUILD_NETWORK], capture_output=True, text=True)
+        done = subprocess.run(["bash", str(script), bridge], capture_output=True, text=True)
         if done.returncode != 0:
             raise EngineError(f"could not confine the build network: {done.stderr.strip()[-500:]}")
     _CONFINED.add(key)

@@ -201,3 +201,19 @@ def test_builds_run_on_every_host_after_one_engine_made_its_build_network(two, s
         outcome = engine.build_image(second, dockerfile, timeout_s=300)
     assert outcome.ok, outcome.error
     assert _holds(second_engine.host, second) and not _holds(DEFAULT, second)
+
+
+def test_each_engine_has_its_own_build_bridge_and_the_default_one_keeps_its_dns(two, second_engine, base_tags,
+                                                                                  scratch_tags):
+    """Two engines on one machine share the network namespace: were both build networks the same
+    Linux bridge, the second would take the first's address and its builds would lose DNS."""
+    first, second = scratch_tags(2)
+    probe = f"FROM {base_tags[-1]}\nRUN getent hosts pypi.org\n"
+    with engine.on_host(second_engine.host):
+        assert engine.build_image(second, probe, timeout_s=300).ok
+        theirs = engine.client().networks.get(engine.BUILD_NETWORK).attrs["Options"]
+    with engine.on_host(DEFAULT):
+        ours = engine.client().networks.get(engine.BUILD_NETWORK).attrs["Options"]
+        outcome = engine.build_image(first, probe, timeout_s=300)
+    assert theirs["com.docker.network.bridge.name"] != ours["com.docker.network.bridge.name"]
+    assert outcome.ok, outcome.log[-2000:]
