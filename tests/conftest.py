@@ -32,6 +32,16 @@ def pytest_collection_modifyitems(config, items):
                 item.add_marker(skip)
 
 
+@pytest.fixture(autouse=True)
+def _default_docker_hosts():
+    """A test that configures Docker hosts (builders.hosts.run_placed makes them the process's
+    engines) leaves the next test on the default engine, as a fresh process would be."""
+    yield
+    from envmine.builders import engine
+
+    engine.use_hosts([])
+
+
 @pytest.fixture(scope="session")
 def prefect_harness():
     """One ephemeral Prefect server for the whole session (starting one costs ~10-15 s)."""
