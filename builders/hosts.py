@@ -50,6 +50,13 @@ _BUSY: Counter[DockerHost | None] = Counter()
 _LOCK = threading.Lock()
 
 
+def start_run(settings: Settings) -> None:
+    """A run starts on its configured hosts afresh: those lost during an earlier run of this
+    process (a long-lived worker's) are placed on again while they answer."""
+    engine.use_hosts(settings.docker.hosts)
+    _LOST.clear()
+
+
 def live_hosts(settings: Settings) -> list[DockerHost | None]:
     """The configured hosts not lost yet ([None]: the engine in DOCKER_HOST)."""
     return [h for h in (settings.docker.hosts or [None]) if h not in _LOST]

@@ -189,10 +189,10 @@ def _ensure_docker_limit(limit: int) -> None:
 
 def _start_clean(run_id: str, settings: Settings) -> None:
     """Label this run's containers, and remove the ones that dead runs left."""
-    from envmine.builders import engine
+    from envmine.builders import engine, hosts
 
     engine.set_run_id(run_id)
-    engine.use_hosts(settings.docker.hosts)
+    hosts.start_run(settings)
     left = lifecycle.remove_dead_runs_containers()
     if left:
         get_run_logger().warning("removed %d containers left by runs that are gone: %s", len(left), ", ".join(left))

@@ -35,11 +35,13 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture(autouse=True)
 def _default_docker_hosts():
     """A test that configures Docker hosts (builders.hosts.run_placed makes them the process's
-    engines) leaves the next test on the default engine, as a fresh process would be."""
+    engines, and remembers the ones that stopped answering) leaves the next test on the default
+    engine with no host lost, as a fresh process would be."""
     yield
-    from envmine.builders import engine
+    from envmine.builders import hosts
+    from envmine.settings import Settings
 
-    engine.use_hosts([])
+    hosts.start_run(Settings())
 
 
 @pytest.fixture(scope="session")

@@ -217,3 +217,15 @@ def test_each_engine_has_its_own_build_bridge_and_the_default_one_keeps_its_dns(
         outcome = engine.build_image(first, probe, timeout_s=300)
     assert theirs["com.docker.network.bridge.name"] != ours["com.docker.network.bridge.name"]
     assert outcome.ok, outcome.log[-2000:]
+
+
+def test_a_new_run_probes_the_hosts_an_earlier_run_lost(tmp_path):
+    settings = Settings(home=tmp_path, docker={"hosts": ["unix:///run/envmine-no-such-engine.sock"]})
+    with pytest.raises(EngineError):
+        hosts.run_placed(_spec("acme/widgets", "t:1", "e:1"), settings, lambda: pytest.fail("ran on no host"))
+    assert hosts.live_hosts(settings) == []
+    hosts.start_run(settings)
+    assert hosts.live_hosts(settings) == settings.docker.hosts
+    assert engine.placed_host() == settings.docker.hosts[0]
+    hosts.start_run(Settings(home=tmp_path))
+    assert engine.placed_host() is None
