@@ -62,12 +62,11 @@ CGROUP_CPU = (
 )
 
 
-
-
-def container_cpu_s(container_id: str) -> float | None:
+def container_cpu_s(container_id: str, engine: docker.DockerClient | None = None) -> float | None:
     """CPU-seconds a container has used so far: its cgroup's usage, read from the host's cgroup
-    files when the engine is on this machine (exact, ~0.1 ms), else from the engine's stats
-    (which can take a second on a busy host); None when neither has a figure."""
+    files when the engine is on this machine (exact, ~0.1 ms), else from the stats of `engine`
+    (default: the placed one; they can take a second on a busy host); None when neither has a
+    figure."""
     for pattern, unit in CGROUP_CPU:
         for path in glob.glob(pattern.format(id=container_id)):
             try:
@@ -77,7 +76,7 @@ def container_cpu_s(container_id: str) -> float | None:
             usage = text.split("usage_usec", 1)[1].split()[0] if "usage_usec" in text else text.strip()
             return int(usage) * unit
     try:
-        stats = client().api.stats(container_id, stream=False, one_shot=True)
+        stats = (engine or client()).api.stats(container_id, stream=False, one_shot=True)
     except (docker.errors.DockerException, requests.exceptions.RequestException):
         return None
     used = ((stats or {}).get("cpu_stats") or {}).get("cpu_usage", {}).get("total_usage")
@@ -87,23 +86,23 @@ def container_cpu_s(container_id: str) -> float | None:
 class StepCpuMeter:
     """CPU-seconds of a build's RUN steps: the builder names each step's container in its log
     and removes it when the step ends, so its usage is sampled every `CPU_SAMPLE_S` while it
-    runs (a step's last interval is missed: an under-count of at most that per step)."""
+    runs (a step's last interval is missed: an under-count of at most that per step). Like
+    `DiskWatch`, its thread asks the engine the meter was made for."""
 
     def __init__(self) -> None:
         self._last: dict[str, float] = {}
         self._current: str | None = None
-        self._done = threading.Event()
+        self._engine, self._done = client(), threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
         self._thread.start()
 
-    def saw(self, line: str) -> None:
-        if match := STEP_CONTAINER.search(line):
-            self._current = match.group(1)
+    def follow(self, container_id: str) -> None:
+        self._current = container_id
 
     def _sample(self) -> None:
         while not self._done.wait(CPU_SAMPLE_S):
             step = self._current
-            if step and (used := container_cpu_s(step)) is not None:
+            if step and (used := container_cpu_s(step, self._engine)) is not None:
                 self._last[step] = max(used, self._last.get(step, 0.0))
 
     def total(self) -> float:
@@ -331,8 +330,8 @@ def build_image(
                 text = error
             if text:
                 lines.append(text)
-                meter.saw(text)
                 if step := STEP_CONTAINER.search(text):
+                    meter.follow(step.group(1))
                     watch.follow(step.group(1))
                 if on_line:
                     on_line(text.rstrip())
