@@ -33,7 +33,7 @@ import requests
 import urllib3
 from docker.models.containers import Container
 
-from envmine.builders.sandbox import Backend, EngineError, ExecResult, Sandbox, sandbox  # noqa: F401 (re-exported)
+from envmine.builders.sandbox import Backend, EngineError, ExecResult, Sandbox  # noqa: F401 (re-exported)
 from envmine.reasons import Reason
 from envmine.settings import DockerHost, Limits
 

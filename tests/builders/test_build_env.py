@@ -10,6 +10,7 @@ import pytest
 from envmine.builders.build import build_env, failure_reason, layer_added_bytes
 from envmine.builders.plan import python_spec
 from envmine.builders.python_env import detect_python
+from envmine.builders.sandbox import sandbox
 from envmine.builders.base import read_ca_bundle
 from envmine.records import Candidate
 from envmine.settings import Limits
@@ -78,7 +79,7 @@ def test_second_task_reuses_heavy_layers_and_adds_little(tiny_envs):
 @pytest.mark.slow
 def test_task_image_holds_base_commit_only_and_runs_tests(tiny_envs, docker_engine):
     settings, shas, [(first, _), _] = tiny_envs
-    with docker_engine.sandbox(first.image, Limits(), user=settings.docker.sandbox_user) as box:
+    with sandbox(first.image, Limits(), user=settings.docker.sandbox_user) as box:
         def run(command: str) -> str:
             result = box.exec(command, timeout_s=60)
             assert result.exit_code == 0, result.output

@@ -11,6 +11,7 @@ import pytest
 
 from envmine.builders import engine
 from envmine.builders.base import ensure_base_image
+from envmine.builders.sandbox import sandbox
 from envmine.settings import Limits, Settings
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
@@ -48,7 +49,7 @@ def test_a_build_records_the_cpu_its_steps_used(base):
 
 
 def test_a_sandbox_reports_the_cpu_of_what_ran_in_it(base):
-    with engine.sandbox(base, Limits(cpus=1.0)) as box:
+    with sandbox(base, Limits(cpus=1.0)) as box:
         before = box.cpu_s() or 0.0
         result = box.exec(f"bash -c '{WORK}'", timeout_s=120, user="root", workdir="/")
         used = box.cpu_s() - before
