@@ -408,6 +408,29 @@ def review(
 
 
 @app.command()
+def compact(home: HomeOpt = None) -> None:
+    """Fold rows still inlined in the catalog's metadata, and small files, into Parquet files.
+
+    Runs do this after writing and every `compact_every_s`; this is for a catalog that other
+    writers fill (cron). Older versions stay readable: pinned exports are unaffected."""
+    from envmine.settings import Settings
+    from envmine.warehouse.catalog import Catalog, CatalogError
+
+    settings = Settings.load(home=_home(home))
+    try:
+        with Catalog.open(settings.catalog_dir, read_only=True) as catalog:  # never creates one
+            before = catalog.version()
+        with Catalog.open(settings.catalog_dir) as catalog:
+            after, files = catalog.compact(), catalog.data_files()
+    except CatalogError as exc:
+        console.print(f"[red]compact failed[/]: {exc}")
+        raise typer.Exit(1) from None
+    listed = ", ".join(f"{name} {n}" for name, n in files.items() if n)
+    console.print(f"catalog {settings.catalog_dir}: version {before} -> {after}; Parquet files: {listed or 'none'}",
+                  highlight=False)
+
+
+@app.command()
 def report(
     out: Annotated[Path, typer.Option("--out", help="HTML file to write")] = Path("report.html"),
     home: HomeOpt = None,

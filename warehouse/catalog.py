@@ -355,6 +355,12 @@ class Catalog:
                 self._exclusive(lambda: self._con.execute(call, [LAKE]).fetchall())
             return self.version()
 
+    def data_files(self) -> dict[str, int]:
+        """How many Parquet data files hold each table's current rows (rows still inlined in
+        the metadata are in none: `compact` moves them)."""
+        return {name: int(self.sql(f"SELECT count(*) AS n FROM ducklake_list_files('{LAKE}', '{name}')")["n"][0].as_py())
+                for name in TABLES}
+
     # -- reads ------------------------------------------------------------------------------
 
     def sql(self, query: str, params: Sequence[Any] | dict[str, Any] | None = None) -> pa.Table:

@@ -15,9 +15,8 @@ from typer.testing import CliRunner
 
 from envmine.cli import app
 from envmine.records import Reject, Repo
+from envmine.testing.lake_records import candidate, instance
 from envmine.warehouse.catalog import Catalog
-from lake_records import candidate, instance
-
 
 def _repo(at: datetime, cursor: str = "c1") -> Repo:
     return Repo(repo="acme/widgets", source="github", url="https://example.invalid/acme/widgets",
@@ -110,3 +109,27 @@ def test_bad_query_is_one_message_and_exit_1(home, query):
     assert "query failed" in result.output
     assert "Traceback" not in result.output
     assert not isinstance(result.exception, Exception) or isinstance(result.exception, SystemExit)
+
+
+def test_compact_command_puts_inlined_rows_into_parquet_files_other_tools_read(home):
+    import pyarrow.parquet as pq
+
+    files = "SELECT data_file FROM ducklake_list_files('lake', 'instances')"
+    with Catalog.open(home / "catalog", read_only=True) as catalog:
+        assert catalog.sql(files).num_rows == 0  # one small write: inlined in the metadata
+        ids, pinned = catalog.sql("SELECT instance_id FROM instances")["instance_id"].to_pylist(), catalog.version()
+        before = catalog.read("instances", pinned)
+    result = CliRunner().invoke(app, ["compact"])
+    assert result.exit_code == 0, result.output
+    assert f"version {pinned} -> " in result.output and "instances 1" in result.output
+    with Catalog.open(home / "catalog", read_only=True) as catalog:
+        paths = catalog.sql(files)["data_file"].to_pylist()
+        assert catalog.read("instances", pinned).equals(before)  # a pinned version reads the same
+    assert [row for path in paths for row in pq.read_table(path)["instance_id"].to_pylist()] == ids == ["acme__widgets-1"]
+
+
+def test_compact_command_on_a_home_without_a_catalog_says_so_and_creates_none(tmp_path, monkeypatch):
+    monkeypatch.setenv("ENVMINE_HOME", str(tmp_path / "empty"))
+    result = CliRunner().invoke(app, ["compact"])
+    assert result.exit_code == 1 and "compact failed" in result.output and "no catalog" in result.output
+    assert "Traceback" not in result.output and not (tmp_path / "empty" / "catalog").exists()
