@@ -32,6 +32,7 @@ import docker.tls
 import requests
 import urllib3
 from docker.models.containers import Container
+from docker.models.networks import Network
 
 from envmine.builders.sandbox import Backend, EngineError, ExecResult, Sandbox  # noqa: F401 (re-exported)
 from envmine.reasons import Reason
@@ -251,6 +252,7 @@ class DiskWatch:
         return self.hit
 
 
+_CONFINING = threading.Lock()
 _CONFINED: set[str] = set()
 """The engines (base URLs) whose build network this process has ensured."""
 
@@ -270,14 +272,15 @@ def ensure_build_network() -> None:
     rules (idempotent); elsewhere `envmine setup`, run as root on the engine's host, applies them."""
     engine, host = client(), placed_host()
     key = host.url if host else "default"  # not base_url: it reads http+docker://localhost for every socket
-    if key in _CONFINED:
-        return
+    with _CONFINING:  # a run's first builds all start at once
+        if key not in _CONFINED:
+            _confine(engine, host)
+            _CONFINED.add(key)
+
+
+def _confine(engine: docker.DockerClient, host: DockerHost | None) -> None:
     with _engine_call("build network"):
-        found = engine.networks.list(names=[BUILD_NETWORK])
-        network = found[0] if found else engine.networks.create(BUILD_NETWORK, driver="bridge", options={
-            "com.docker.network.bridge.name": build_bridge(host.url if host else None),
-            "com.docker.network.bridge.enable_icc": "false"})
-        network.reload()
+        network = _build_network(engine, build_bridge(host.url if host else None))
     options = network.attrs.get("Options") or {}
     bridge = options.get("com.docker.network.bridge.name") or f"br-{network.id[:12]}"
     if os.geteuid() == 0 and engine.api.base_url.startswith("http+docker://local"):
@@ -285,7 +288,30 @@ def ensure_build_network() -> None:
         done = subprocess.run(["bash", str(script), bridge], capture_output=True, text=True)
         if done.returncode != 0:
             raise EngineError(f"could not confine the build network: {done.stderr.strip()[-500:]}")
-    _CONFINED.add(key)
+
+
+def _build_network(engine: docker.DockerClient, bridge: str, name: str = BUILD_NETWORK) -> Network:
+    """The engine's build network, created when missing. Another process (a second worker on
+    this engine) may create it at the same moment: the engine then refuses the second create
+    (the name or the bridge is taken), and the network that won is the one to use."""
+    found = _named(engine, name)
+    if not found:
+        try:
+            engine.networks.create(name, driver="bridge", options={
+                "com.docker.network.bridge.name": bridge, "com.docker.network.bridge.enable_icc": "false"})
+        except docker.errors.APIError:
+            pass  # created meanwhile (the list below finds it) or truly refused (it raises)
+        found = _named(engine, name)
+        if not found:
+            raise EngineError(f"the engine neither has nor creates the network {name}")
+    network = found[0]
+    network.reload()
+    return network
+
+
+def _named(engine: docker.DockerClient, name: str) -> list[Network]:
+    """Networks named exactly `name` (the engine's name filter also matches longer names)."""
+    return [n for n in engine.networks.list(names=[name]) if n.name == name]
 
 
 @dataclass
