@@ -20,7 +20,6 @@ import argparse
 import json
 import os
 import statistics
-import sys
 import tempfile
 import time
 from contextlib import ExitStack
@@ -34,12 +33,8 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
 from envmine.config import RunConfig, SourceConfig  # noqa: E402
 from envmine.flows.pipeline import run_pipeline  # noqa: E402
+from envmine.testing import executor_clusters, pyrepos  # noqa: E402
 from envmine.warehouse.catalog import run_sql  # noqa: E402
-
-sys.path.insert(0, str(Path(__file__).parents[1] / "tests"))
-sys.path.insert(0, str(Path(__file__).parents[1] / "tests" / "flows"))
-import executor_clusters  # noqa: E402
-from e2e import pyrepos  # noqa: E402
 
 SETTINGS = {"validation": {"after_runs": 2, "limits": {"timeout_s": 45}}, "docker": {"concurrency": 2}}
 CLUSTERS = {"ray": executor_clusters.ray_cluster, "dask": executor_clusters.dask_cluster}

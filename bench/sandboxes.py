@@ -15,7 +15,7 @@ them alike. The image is envmine's base layer, the command `true`:
   one, runs the command, removes it, while the pool starts its replacement in the background
   (its starts count against the same engine);
 - `... 2 engines`: the same loops spread half and half over the default engine and a second
-  dockerd started for the run (tests/second_engine.py; needs root).
+  dockerd started for the run (envmine/testing/second_engine.py; needs root).
 `--pipeline`: the real flow over a tiny input (one small git repository whose last 4 commits
 are 4 candidates, validated at once, one `after` run each) with no hosts configured (the
 default: one engine) and with two hosts, each in a fresh home (image layers already built stay
@@ -29,7 +29,6 @@ import asyncio
 import json
 import os
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -41,8 +40,6 @@ from envmine.builders.sandbox import sandbox
 from envmine.settings import DockerHost, Limits
 
 os.environ.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="envmine-bench-prefect-"))  # not ~/.prefect
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
 DEFAULT = DockerHost(url="unix:///var/run/docker.sock")
 COMMAND = "true"
 
@@ -150,7 +147,7 @@ FIXES = 4
 
 def pipeline_time(urls: list[str]) -> dict:
     """The flow over `pyrepos.fixes_repo` in a fresh home, with `urls` as the Docker hosts."""
-    from e2e import pyrepos
+    from envmine.testing import pyrepos
 
     from envmine.config import RunConfig, SourceConfig
     from envmine.flows.pipeline import run_pipeline
@@ -177,7 +174,7 @@ def main() -> None:
     image = image_tag()
     second = None
     if not args.one_engine:
-        from second_engine import SecondEngine
+        from envmine.testing.second_engine import SecondEngine
 
         second = SecondEngine()
         second.start()

@@ -21,7 +21,6 @@ import json
 import shlex
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -87,13 +86,9 @@ def measure_overhead(candidate: Candidate, spec: EnvSpec, settings: Settings, re
 
 
 def _demo_instance(home: Path) -> tuple[Candidate, EnvSpec]:
-    tests_dir = Path(__file__).resolve().parents[1] / "tests" / "validators"
-    sys.path.insert(0, str(tests_dir))
-    import scenarios  # noqa: PLC0415 (the validators' test scenarios)
-    import validator_images  # noqa: PLC0415
-
     from envmine.builders.base import ensure_base_image  # noqa: PLC0415
     from envmine.settings import Settings  # noqa: PLC0415
+    from envmine.testing import scenarios, validator_images  # noqa: PLC0415
 
     toolchain = validator_images.toolchain_image(ensure_base_image(Settings(home=home)))
     built = scenarios.build(scenarios.SCENARIOS["fix"], toolchain, home)

@@ -56,8 +56,8 @@ def prefect_harness():
 @pytest.fixture(scope="session")
 def second_engine():
     """A second Docker engine beside the default one (its own dockerd, socket, data root and
-    bridge; see tests/second_engine.py), shut down and removed after the session."""
-    import second_engine as engines
+    bridge; see envmine/testing/second_engine.py), shut down and removed after the session."""
+    from envmine.testing import second_engine as engines
 
     if why := engines.why_not():
         pytest.skip(why)

@@ -1,6 +1,6 @@
 """The sandbox interface's conformance suite (builders/sandbox.py): what every backend must do,
 run against each backend there is. Today: the Docker engine at the default socket, and a second
-Docker engine started by the session (tests/second_engine.py) reached as a configured host. A
+Docker engine started by the session (envmine/testing/second_engine.py) reached as a configured host. A
 new backend (Kubernetes pods, ...) adds itself to BACKENDS and must pass all of it."""
 
 from __future__ import annotations

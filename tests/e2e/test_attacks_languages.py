@@ -17,10 +17,9 @@ from envmine.miners.git_source import mine_git
 from envmine.reasons import Reason
 from envmine.rl.reward import grade_diff
 from envmine.settings import Settings
+from envmine.testing.langrepos import CASES, make_repo
+from envmine.testing.pyrepos import git
 from envmine.validators.run import validate
-
-from .langrepos import CASES, make_repo
-from .pyrepos import git
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow, pytest.mark.hostile]
 

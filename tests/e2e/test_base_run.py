@@ -14,10 +14,9 @@ from envmine.builders.lang_env import plan_lang_env
 from envmine.miners.git_source import mine_git
 from envmine.records import EnvSpec
 from envmine.settings import Settings
+from envmine.testing.langrepos import LangRepo, make_repo
 from envmine.validators.grading import grade
 from envmine.validators.run import validate
-
-from .langrepos import LangRepo, make_repo
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 

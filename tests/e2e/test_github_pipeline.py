@@ -20,9 +20,9 @@ import github  # noqa: F401 - it sets its logger's level on import; the fixture'
 import pytest
 from typer.testing import CliRunner
 
-from e2e import pyrepos
 from envmine.cli import app
 from envmine.miners.github.cursor import Cursor
+from envmine.testing import pyrepos
 from envmine.testing.fake_github import FakeGitHub, FakeRepo
 from envmine.testing.github_world import gql_issue, gql_pr, rest_item, rest_repo, t
 from envmine.warehouse.schema import TABLES

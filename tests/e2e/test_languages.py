@@ -21,9 +21,8 @@ from envmine.miners.git_source import mine_git
 from envmine.reasons import Reason
 from envmine.records import EnvSpec, Reject
 from envmine.settings import Settings
+from envmine.testing.langrepos import CASES, ECOSYSTEM_CASES, JS_LIFECYCLE, LangRepo, make_repo
 from envmine.validators.run import validate
-
-from .langrepos import CASES, ECOSYSTEM_CASES, JS_LIFECYCLE, LangRepo, make_repo
 
 CI_SUBSET = ("go", "javascript", "java")
 """Run by default: one language with no registry, npm and Maven Central through the CA bundle.

@@ -10,8 +10,8 @@ import pytest
 
 from envmine.config import RunConfig, SourceConfig
 from envmine.flows.pipeline import run_pipeline
+from envmine.testing import pyrepos
 from envmine.warehouse.catalog import run_sql
-from e2e import pyrepos
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 

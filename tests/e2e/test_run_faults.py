@@ -21,8 +21,8 @@ from pathlib import Path
 import pytest
 
 from envmine.builders import engine
+from envmine.testing import pyrepos
 from envmine.warehouse.catalog import run_sql
-from e2e import pyrepos
 
 # Each test runs `envmine run` two or three times (the module's baseline run counts in the
 # first test's setup): past the suite's 900 s default on a loaded machine.

@@ -17,9 +17,9 @@ from envmine.builders.engine import client
 from envmine.config import RunConfig, SourceConfig
 from envmine.flows.executors import ExecutorError
 from envmine.flows.pipeline import run_pipeline
+from envmine.testing import executor_clusters as clusters
+from envmine.testing import pyrepos
 from envmine.warehouse.catalog import run_sql
-from e2e import pyrepos
-import executor_clusters as clusters
 
 SETTINGS = {"validation": {"after_runs": 2, "limits": {"timeout_s": 45}}, "docker": {"concurrency": 2}}
 

@@ -11,21 +11,17 @@ each TestRun is stored as JSON, so the grading unit tests grade real outputs wit
 from __future__ import annotations
 
 import json
-import sys
 import tempfile
 from pathlib import Path
 
-HERE = Path(__file__).parent
-sys.path.insert(0, str(HERE.parents[1]))
+from envmine.builders.build import build_env
+from envmine.builders.lang_env import plan_lang_env
+from envmine.miners.git_source import mine_git
+from envmine.settings import Settings
+from envmine.testing.langrepos import LangRepo, make_repo
+from envmine.validators.run import validate
 
-from envmine.builders.build import build_env  # noqa: E402
-from envmine.builders.lang_env import plan_lang_env  # noqa: E402
-from envmine.miners.git_source import mine_git  # noqa: E402
-from envmine.settings import Settings  # noqa: E402
-from envmine.validators.run import validate  # noqa: E402
-from tests.e2e.langrepos import LangRepo, make_repo  # noqa: E402
-
-OUT = HERE / "fixtures" / "runs"
+OUT = Path(__file__).parent / "fixtures" / "runs"
 MAX = "package calc\n\nfunc Max(a, b int) int {\n\tif a > b {\n\t\treturn a\n\t}\n\treturn b\n}\n"
 MIN = "\n// Min is new: the test patch's TestMin cannot compile without it.\n" \
       "func Min(a, b int) int {\n\tif a < b {\n\t\treturn a\n\t}\n\treturn b\n}\n"

@@ -15,16 +15,12 @@ import sys
 import tempfile
 from pathlib import Path
 
-HERE = Path(__file__).parent
-sys.path.insert(0, str(HERE))
+from envmine.settings import Limits, Settings, ValidationSettings
+from envmine.testing import scenarios
+from envmine.testing import validator_images as vi
+from envmine.validators.run import validate
 
-import scenarios  # noqa: E402
-from envmine.testing import validator_images as vi  # noqa: E402
-
-from envmine.settings import Limits, Settings, ValidationSettings  # noqa: E402
-from envmine.validators.run import validate  # noqa: E402
-
-OUT = HERE / "fixtures" / "runs"
+OUT = Path(__file__).parent / "fixtures" / "runs"
 
 
 def main() -> None:

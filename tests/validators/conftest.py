@@ -33,7 +33,7 @@ def task(toolchain, tmp_path_factory):
     """The validated "fix" task (instance, its built scenario, settings), once per module."""
     import dataclasses
 
-    import scenarios
+    from envmine.testing import scenarios
 
     from envmine.validators.run import validate
 

@@ -7,14 +7,12 @@ spoofed-output tests). See README, "Threat model".
 
 from __future__ import annotations
 
-import dataclasses
-
 import pytest
-import scenarios
-from envmine.testing import validator_images as vi
 
 from envmine.reasons import Reason
 from envmine.rl.reward import grade_diff
+from envmine.testing import scenarios
+from envmine.testing import validator_images as vi
 from envmine.validators.run import validate
 
 pytestmark = [pytest.mark.docker, pytest.mark.hostile]

@@ -6,12 +6,12 @@ from __future__ import annotations
 import os
 
 import pytest
-import scenarios
-from envmine.testing import validator_images as vi
 
 from envmine.builders.engine import client
 from envmine.reasons import Reason
 from envmine.rl.reward import grade_diff
+from envmine.testing import scenarios
+from envmine.testing import validator_images as vi
 
 pytestmark = [pytest.mark.docker, pytest.mark.hostile]
 

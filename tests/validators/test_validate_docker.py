@@ -5,19 +5,19 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-import scenarios
-from envmine.testing import validator_images
 
 from envmine.builders.engine import client
 from envmine.builders.sandbox import sandbox
 from envmine.reasons import Reason, Stage
 from envmine.records import TestRun as Run
+from envmine.rl.reward import grade_diff
 from envmine.settings import Limits, Settings, ValidationSettings
+from envmine.testing import scenarios
+from envmine.testing import validator_images
 from envmine.validators.grading import grade_patch
 from envmine.validators.leakage import leak_check_for, leak_reject
 from envmine.validators.markers import read_markers
 from envmine.validators.parsers import get_parser
-from envmine.rl.reward import grade_diff
 from envmine.validators.run import grade_solution, run_in, run_tests, validate
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]

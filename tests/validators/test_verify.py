@@ -38,7 +38,7 @@ def test_rebuild_rebuilds_and_revalidates_a_real_task_beside_its_images(tmp_path
     """`--rebuild` on a real mined task: every layer built again without the cache (see
     tests/builders/test_rebuild.py) gives the recorded F2P/P2P; the recorded images are the same
     images afterwards and no scratch image is left."""
-    from e2e import pyrepos
+    from envmine.testing import pyrepos
 
     from envmine.builders import engine
     from envmine.builders.build import build_env

@@ -12,14 +12,11 @@ import json
 import os
 import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent))
-
-from envmine.settings import CatalogSettings  # noqa: E402
-from envmine.warehouse.catalog import Catalog  # noqa: E402
-from envmine.warehouse.ingest import Ingest  # noqa: E402
-from lake_records import outcome  # noqa: E402
+from envmine.settings import CatalogSettings
+from envmine.testing.lake_records import outcome
+from envmine.warehouse.catalog import Catalog
+from envmine.warehouse.ingest import Ingest
 
 
 def main(catalog_dir: str, prefix: str, count: str, mode: str = "close") -> None:

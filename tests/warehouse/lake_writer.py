@@ -17,10 +17,8 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent))
-
-from envmine.warehouse.catalog import Catalog  # noqa: E402
-from lake_records import candidate  # noqa: E402
+from envmine.testing.lake_records import candidate
+from envmine.warehouse.catalog import Catalog
 
 CRASH_EXIT = 17
 

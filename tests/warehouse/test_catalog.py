@@ -5,7 +5,7 @@ import shutil
 import pytest
 
 from envmine.warehouse.catalog import Catalog, CatalogError, run_sql
-from lake_records import candidate, instance, run
+from envmine.testing.lake_records import candidate, instance, run
 
 
 def test_open_creates_schema_once_and_reopens(catalog_dir):
@@ -161,7 +161,7 @@ def test_copied_catalog_folder_opens_where_it_lies(tmp_path):
 
 
 def test_commit_writes_tables_together_and_retracts_an_old_verdict(catalog_dir):
-    from lake_records import reject
+    from envmine.testing.lake_records import reject
 
     cand = candidate(7)
     with Catalog.open(catalog_dir) as cat:

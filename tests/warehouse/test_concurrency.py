@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from envmine.testing.lake_records import candidate
 from envmine.warehouse.catalog import Catalog, run_sql
-from lake_records import candidate
 
 WRITER = str(Path(__file__).parent / "lake_writer.py")
 pytestmark = pytest.mark.slow

@@ -8,11 +8,11 @@ import pytest
 from typer.testing import CliRunner
 
 from envmine.cli import app
+from envmine.testing.lake_records import candidate, instance
 from envmine.validators.parsers import PARSERS
 from envmine.warehouse.catalog import Catalog
 from envmine.warehouse.dataset import SWEBENCH_COLUMNS, export_dataset
 from envmine.warehouse.swebench import Refused, convert_ids, harnesses, image_name, swebench_test_id
-from lake_records import candidate, instance
 
 SPACED = "tests/test_w.py::test_tok[blank line]"
 

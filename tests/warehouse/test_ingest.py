@@ -13,9 +13,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from envmine.settings import CatalogSettings
+from envmine.testing.lake_records import candidate, instance, outcome, reject
 from envmine.warehouse.catalog import Catalog
 from envmine.warehouse.ingest import SPOOL_DIR, Ingest
-from lake_records import candidate, instance, outcome, reject
 
 WRITER = str(Path(__file__).parent / "ingest_writer.py")
 

@@ -14,10 +14,10 @@ import yaml
 from typer.testing import CliRunner
 
 import peers
-from e2e import pyrepos
 from envmine.cli import app
 from envmine.config import RunConfig, SourceConfig
 from envmine.flows.pipeline import run_pipeline
+from envmine.testing import pyrepos
 from envmine.warehouse.catalog import run_sql
 from envmine.warehouse.swebench import image_name
 

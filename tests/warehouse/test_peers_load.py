@@ -10,10 +10,10 @@ import duckdb
 import pytest
 
 import peers
+from envmine.testing.lake_records import candidate, instance
 from envmine.warehouse.catalog import Catalog
 from envmine.warehouse.dataset import export_dataset
 from envmine.warehouse.swebench import harnesses, image_name, swebench_test_id
-from lake_records import candidate, instance
 
 pytestmark = [pytest.mark.docker, peers.needs_peers]
 IDS = ["tests/test_w.py::test_tok[blank line]", "tests/test_w.py::test_tok[x]", "tests/a.py::T::test_b"]

@@ -12,10 +12,10 @@ from typer.testing import CliRunner
 from envmine.cli import app
 from envmine.records import Build, Evaluation
 from envmine.records import TestRun as Run
+from envmine.testing.lake_records import T0, candidate, instance, reject
 from envmine.warehouse.catalog import Catalog
 from envmine.warehouse.plots import PALETTE
 from envmine.warehouse.report import sections, write_report
-from lake_records import T0, candidate, instance, reject
 
 CHROMIUM = shutil.which("chromium")
 DRIVER = shutil.which("chromedriver")

@@ -8,10 +8,10 @@ from collections import Counter
 from datetime import timedelta
 
 import pytest
-from lake_records import T0, candidate, instance
 
 from envmine.records import Annotation, QualityFlag
 from envmine.settings import CuratedSettings
+from envmine.testing.lake_records import T0, candidate, instance
 from envmine.warehouse.catalog import Catalog
 from envmine.warehouse.views import curation_sql
 

@@ -5,6 +5,7 @@ import pyarrow as pa
 import pytest
 
 from envmine.records import Candidate
+from envmine.testing.lake_records import candidate
 from envmine.warehouse.schema import (
     TABLES,
     column_type,
@@ -13,7 +14,6 @@ from envmine.warehouse.schema import (
     table_spec,
     to_batch,
 )
-from lake_records import candidate
 
 
 def test_every_record_field_is_a_column_between_key_and_hash():

@@ -6,9 +6,9 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
+from envmine.testing.lake_records import candidate, instance
 from envmine.warehouse.catalog import Catalog
 from envmine.warehouse.export import MANIFEST, ShardManifest, export_shards, file_sha256, shard_schema
-from lake_records import candidate, instance
 
 
 @pytest.fixture

@@ -12,12 +12,12 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
+from envmine.testing.lake_records import outcome
 from envmine.warehouse.catalog import Catalog, run_sql
-from envmine.warehouse.store import STORE_FILE
 from envmine.warehouse.ingest import Ingest
 from envmine.warehouse.local_services import BUCKET, pg_bin
+from envmine.warehouse.store import STORE_FILE
 from test_ingest import counts, start_writer
-from lake_records import outcome
 
 pytestmark = pytest.mark.lake
 

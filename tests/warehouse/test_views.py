@@ -4,9 +4,9 @@ from datetime import timedelta
 
 import pytest
 
+from envmine.testing.lake_records import T0, build, candidate, instance, reject, repo, run
 from envmine.warehouse.catalog import Catalog, run_sql
 from envmine.warehouse.views import VIEWS, view_sql
-from lake_records import T0, build, candidate, instance, reject, repo, run
 
 PASS = {"t::a": "PASSED"}
 
