@@ -26,21 +26,19 @@ from pathlib import Path
 
 import jinja2
 
+from envmine.builders import checkout, engine
+from envmine.builders.base import SANDBOX_UID
+from envmine.builders.build import build_env
+from envmine.builders.plan import plan_env
+from envmine.builders.render import layer_tag
+from envmine.git import git
+from envmine.miners.clone import ensure_clone
+from envmine.miners.git_source import mine_git
+from envmine.records import Candidate, EnvSpec, LayerSpec
+from envmine.settings import Settings
+from languages import local_source  # bench/languages.py: this script's folder is first on sys.path
+
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-
-from languages import local_source  # noqa: E402
-
-from envmine.builders import checkout, engine  # noqa: E402
-from envmine.builders.base import SANDBOX_UID  # noqa: E402
-from envmine.builders.build import build_env  # noqa: E402
-from envmine.builders.plan import plan_env  # noqa: E402
-from envmine.git import git  # noqa: E402
-from envmine.builders.render import layer_tag  # noqa: E402
-from envmine.miners.clone import ensure_clone  # noqa: E402
-from envmine.miners.git_source import mine_git  # noqa: E402
-from envmine.records import Candidate, EnvSpec, LayerSpec  # noqa: E402
-from envmine.settings import Settings  # noqa: E402
 
 TEMPLATE = "builders/templates/lang/task.Dockerfile.j2"
 COMPILED = re.compile(r"Building (C|CXX) object|^\s*Compiling \S+ v", re.M)
