@@ -10,6 +10,7 @@ through the CA bundle.
 
 from __future__ import annotations
 
+import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -186,11 +187,10 @@ JAVA = LangRepo(
     pass_to_pass=["ex.CalcTest::maxPicksLarger"],
 )
 
-_CMAKE_C = """cmake_minimum_required(VERSION 3.21)
-project(calc C)
-add_library(calc src/calc.c)
+_CMAKE_C_LIBRARY = """add_library(calc src/calc.c)
 target_include_directories(calc PUBLIC include)
-enable_testing()
+"""
+_CMAKE_C_TESTS = """enable_testing()
 file(GLOB TEST_SOURCES CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/test_*.c)
 foreach(source ${TEST_SOURCES})
   get_filename_component(name ${source} NAME_WE)
@@ -199,6 +199,7 @@ foreach(source ${TEST_SOURCES})
   add_test(NAME ${name} COMMAND ${name})
 endforeach()
 """
+_CMAKE_C = "cmake_minimum_required(VERSION 3.21)\nproject(calc C)\n" + _CMAKE_C_LIBRARY + _CMAKE_C_TESTS
 
 C = LangRepo(
     language="c",
@@ -553,11 +554,11 @@ JS_LIFECYCLE = LangRepo(
         "scripts/fetch-binary.js": _FETCH_BINARY,
         "scripts/build.js": _BUILD,
         ".gitignore": "generated/\nnode_modules/\n",
-        "src/calc.js": "function abs(x) {\n  return x;\n}\n\nfunction max(a, b) {\n  return a > b ? a : b;\n}\n\nmodule.exports = { abs, max };\n",
+        "src/calc.js": JAVASCRIPT.initial["src/calc.js"],
         "test/calc.test.js": _NODE_TEST % "",
     },
     fix={
-        "src/calc.js": "function abs(x) {\n  return x < 0 ? -x : x;\n}\n\nfunction max(a, b) {\n  return a > b ? a : b;\n}\n\nmodule.exports = { abs, max };\n",
+        "src/calc.js": JAVASCRIPT.fix["src/calc.js"],
         "test/calc.test.js": _NODE_TEST % "\ntest('abs of a negative number', () => {\n  assert.strictEqual(abs(-4), 4);\n});\n",
     },
     fail_to_pass=["abs of a negative number"],
@@ -584,22 +585,10 @@ RUST_MSRV = LangRepo(
     pass_to_pass=RUST.pass_to_pass,
 )
 
-_CMAKE_OPTION = """cmake_minimum_required(VERSION 3.21)
-project(calc C)
-option(CALC_BUILD_TESTS "Build the calc tests" OFF)
-add_library(calc src/calc.c)
-target_include_directories(calc PUBLIC include)
-if(CALC_BUILD_TESTS)
-  enable_testing()
-  file(GLOB TEST_SOURCES CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/test_*.c)
-  foreach(source ${TEST_SOURCES})
-    get_filename_component(name ${source} NAME_WE)
-    add_executable(${name} ${source})
-    target_link_libraries(${name} calc)
-    add_test(NAME ${name} COMMAND ${name})
-  endforeach()
-endif()
-"""
+# The C repository with its tests behind an option that is off by default.
+_CMAKE_OPTION = ('cmake_minimum_required(VERSION 3.21)\nproject(calc C)\n'
+                 'option(CALC_BUILD_TESTS "Build the calc tests" OFF)\n' + _CMAKE_C_LIBRARY
+                 + "if(CALC_BUILD_TESTS)\n" + textwrap.indent(_CMAKE_C_TESTS, "  ") + "endif()\n")
 
 C_TEST_OPTION = LangRepo(
     language="c",

@@ -96,13 +96,7 @@ def _forge():
 atexit.register(_forge)
 
 
-def add(a, b):
-    return a - b
-
-
-def mul(a, b):
-    return a * b
-'''
+''' + CALC
 
 NOISY_TEST = """\
 from calc import add
