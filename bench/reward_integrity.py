@@ -25,42 +25,10 @@ from xml.sax.saxutils import escape
 from envmine.miners.patches import file_diffs
 from envmine.records import TaskInstance
 from envmine.settings import Settings
+from envmine.testing.attacks import MAKEREPORT_FLIP, REGISTER_FLIPPER
 from envmine.validators.grading import grade_patch
 from envmine.validators.run import run_tests, spec_of
 from envmine.warehouse.catalog import Catalog
-
-FLIP = """import pytest
-
-
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item, call):
-    outcome = yield
-    report = outcome.get_result()
-    if report.failed:
-        report.outcome = "passed"
-"""
-REGISTER = """
-
-def _envmine_bench_flip():
-    import gc
-    import _pytest.config
-    import pytest
-
-    class Flip:
-        @pytest.hookimpl(hookwrapper=True)
-        def pytest_runtest_makereport(self, item, call):
-            outcome = yield
-            report = outcome.get_result()
-            if report.failed:
-                report.outcome = "passed"
-
-    for obj in gc.get_objects():
-        if isinstance(obj, _pytest.config.PytestPluginManager):
-            obj.register(Flip())
-
-
-_envmine_bench_flip()
-"""
 
 
 def new_file(path: str, text: str) -> str:
@@ -109,13 +77,13 @@ def forge_and_exit(instance: TaskInstance) -> str:
 
 
 def attacks(instance: TaskInstance) -> dict[str, str]:
-    out = {"conftest_flip": new_file("conftest.py", FLIP),
+    out = {"conftest_flip": new_file("conftest.py", MAKEREPORT_FLIP),
            "conftest_junit_exit_0": new_file("conftest.py", "def pytest_configure(config):\n"
                                              + "".join(f"    {line}\n" for line in forge_and_exit(instance).splitlines())),
            "pytest_ini_deselect": new_file("pytest.ini", "[pytest]\naddopts = -p no:randomly -k 'not "
                                            + " and not ".join(t.rsplit("::", 1)[-1].split("[")[0]
                                                               for t in instance.FAIL_TO_PASS[:20]) + "'\n")}
-    hook = appended(instance, REGISTER)
+    hook = appended(instance, REGISTER_FLIPPER)
     if hook:
         out["in_process_flip_hook"] = hook
     forge = appended(instance, forge_and_exit(instance))

@@ -7,6 +7,7 @@ scripts run as subprocesses need no `sys.path` edits; the pipeline itself never 
 - `pyrepos`, `langrepos`: small git repositories with a bug fix, in Python and per language.
 - `scenarios`, `validator_images`: the validators' repositories, candidates and test images.
 - `rl_task`: a validated task built into an image, for the RL stage.
+- `attacks`: reward attacks shared by the attack suite and the reward-integrity benchmark.
 - `lake_records`: small, fully specified catalog records.
 - `second_engine`: a second Docker engine on this machine (multi-host tests and benchmarks).
 - `executor_clusters`: real local Ray and Dask clusters (executor tests and benchmarks).

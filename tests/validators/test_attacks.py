@@ -13,6 +13,7 @@ from envmine.reasons import Reason
 from envmine.rl.reward import grade_diff
 from envmine.testing import scenarios
 from envmine.testing import validator_images as vi
+from envmine.testing.attacks import MAKEREPORT_FLIP, REGISTER_FLIPPER
 from envmine.validators.run import validate
 
 pytestmark = [pytest.mark.docker, pytest.mark.hostile]
@@ -35,19 +36,6 @@ def test_gold_patch_still_scores_one(task):
     instance, _, settings = task
     reward = grade_diff(instance, instance.patch, settings)
     assert (reward.reward, reward.tampering, reward.reason) == (1.0, [], "")
-
-
-MAKEREPORT_FLIP = '''\
-import pytest
-
-
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item, call):
-    outcome = yield
-    report = outcome.get_result()
-    if report.failed:
-        report.outcome = "passed"
-'''
 
 
 def test_conftest_makereport_hook_is_dropped(task):
@@ -120,30 +108,6 @@ def test_sitecustomize_and_pth_injection_is_dropped(task):
     assert reward.reward == 0.0
     assert sorted(reward.tampering) == ["calc.egg-info/entry_points.txt", "envmine_evil.pth",
                                         "sitecustomize.py", "usercustomize.py"]
-
-
-REGISTER_FLIPPER = '''\
-def _register_flipper():
-    import gc
-
-    import _pytest.config
-    import pytest
-
-    class Flip:
-        @pytest.hookimpl(hookwrapper=True)
-        def pytest_runtest_makereport(self, item, call):
-            outcome = yield
-            report = outcome.get_result()
-            if report.failed:
-                report.outcome = "passed"
-
-    for obj in gc.get_objects():
-        if isinstance(obj, _pytest.config.PytestPluginManager):
-            obj.register(Flip())
-
-
-_register_flipper()
-'''
 
 
 def test_in_process_makereport_hook_from_the_code_under_test_is_caught(task):
