@@ -11,16 +11,16 @@ import argparse
 import re
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-import httpx
 from selenium import webdriver
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
+
+from envmine.testing.net import wait_for_http
 
 ENVMINE = str(Path(sys.executable).parent / "envmine")
 OUT = Path(__file__).resolve().parents[1] / "docs" / "review"
@@ -67,12 +67,7 @@ def main() -> None:
     tokens = {name: token(args.home, name) for name in ("alice", "bob")}
     server = subprocess.Popen([ENVMINE, "review", "--home", args.home, "--port", str(args.port)])
     try:
-        for _ in range(600):
-            try:
-                httpx.get(f"{url}/login", timeout=2)
-                break
-            except httpx.HTTPError:
-                time.sleep(0.5)
+        wait_for_http(f"{url}/login", timeout_s=300)
         OUT.mkdir(parents=True, exist_ok=True)
         driver = browser()
         log_in(driver, url, tokens["bob"])

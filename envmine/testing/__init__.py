@@ -10,5 +10,6 @@ scripts run as subprocesses need no `sys.path` edits; the pipeline itself never 
 - `attacks`: reward attacks shared by the attack suite and the reward-integrity benchmark.
 - `lake_records`: small, fully specified catalog records.
 - `second_engine`: a second Docker engine on this machine (multi-host tests and benchmarks).
+- `net`: a free port, and waiting until a local server answers HTTP.
 - `executor_clusters`: real local Ray and Dask clusters (executor tests and benchmarks).
 """

@@ -16,15 +16,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from envmine.testing.net import free_port
+
 BIN = Path(sys.executable).parent
 START_S = 300
 ATTEMPTS = 3
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _start(args: list[str], log: Path) -> subprocess.Popen:

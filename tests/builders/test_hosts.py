@@ -7,10 +7,8 @@ from __future__ import annotations
 
 import io
 import shutil
-import socket
 import subprocess
 import tarfile
-import time
 import uuid
 from contextlib import contextmanager
 
@@ -22,6 +20,7 @@ from envmine.builders import engine, hosts
 from envmine.builders.sandbox import EngineError
 from envmine.records import EnvSpec, LayerSpec
 from envmine.settings import DockerHost, Limits, Settings
+from envmine.testing.net import free_port, wait_for_http
 
 pytestmark = pytest.mark.docker
 DEFAULT = DockerHost(url="unix:///var/run/docker.sock")
@@ -106,21 +105,14 @@ def registry(tmp_path):
     over plain HTTP without configuration)."""
     if shutil.which("docker-registry") is None:
         pytest.skip("Debian's docker-registry is not installed (.ci/run installs it)")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     config = tmp_path / "registry.yml"
     config.write_text(f"version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: {tmp_path / 'blobs'}\n"
                       f"http:\n  addr: 127.0.0.1:{port}\n")
     proc = subprocess.Popen(["docker-registry", "serve", str(config)], stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     try:
-        for _ in range(50):
-            try:
-                requests.get(f"http://127.0.0.1:{port}/v2/", timeout=1)
-                break
-            except requests.RequestException:
-                time.sleep(0.2)
+        wait_for_http(f"http://127.0.0.1:{port}/v2/", timeout_s=30)
         yield f"127.0.0.1:{port}"
     finally:
         proc.terminate()

@@ -47,20 +47,18 @@ class LiveServer:
     """The review app served by a real uvicorn in a thread, over a real catalog."""
 
     def __init__(self, catalog: Catalog, review_dir: Path) -> None:
-        import socket
         import threading
 
         import uvicorn
 
         from envmine.review.app import create_app
         from envmine.review.auth import Reviewers
+        from envmine.testing.net import free_port
 
         self.catalog = catalog
         self.reviewers = Reviewers(review_dir)
         self.tokens = {name: self.reviewers.add(name) for name in ("alice", "bob")}
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            self.port = sock.getsockname()[1]
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         config = uvicorn.Config(create_app(catalog, review_dir), host="127.0.0.1", port=self.port,
                                 log_level="warning")
