@@ -37,7 +37,6 @@ from envmine.testing import executor_clusters, pyrepos  # noqa: E402
 from envmine.warehouse.catalog import run_sql  # noqa: E402
 
 SETTINGS = {"validation": {"after_runs": 2, "limits": {"timeout_s": 45}}, "docker": {"concurrency": 2}}
-CLUSTERS = {"ray": executor_clusters.ray_cluster, "dask": executor_clusters.dask_cluster}
 
 
 def catalog_of(home: Path) -> dict:
@@ -72,7 +71,8 @@ def main() -> None:
         for kind in kinds:
             if kind != "local":
                 started = time.monotonic()
-                address = stack.enter_context(CLUSTERS[kind](Path(tempfile.mkdtemp(prefix=kind, dir=root))))
+                cluster = executor_clusters.CLUSTERS[kind]
+                address = stack.enter_context(cluster(Path(tempfile.mkdtemp(prefix=kind, dir=root))))
                 print(f"{kind} cluster at {address} up in {time.monotonic() - started:.1f} s", flush=True)
                 executors[kind] = {"kind": kind, "address": address}
         # Untimed: builds the images every later run reuses, and gives the catalog to compare with.

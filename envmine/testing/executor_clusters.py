@@ -112,3 +112,8 @@ def _answers(port: int) -> bool:
     except OSError:
         return False
     return True
+
+
+CLUSTERS = {"ray": ray_cluster, "dask": dask_cluster}
+"""Each `[settings.executor] kind` that needs a cluster, and the context manager that starts one
+in a folder and yields its address."""

@@ -86,20 +86,12 @@ def test_local_run_starts_its_sandboxes_itself(local):
 
 
 @pytest.mark.docker
-def test_ray_cluster_run_gives_the_same_catalog(repos, local, tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("ray")
-    with clusters.ray_cluster(tmp) as address:
-        ray_run = _run(repos, tmp / "home", {"kind": "ray", "address": address})
-    _assert_same_run(local, ray_run)
-
-
-@pytest.mark.docker
-@pytest.mark.slow
-def test_dask_cluster_run_gives_the_same_catalog(repos, local, tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("dask")
-    with clusters.dask_cluster(tmp) as address:
-        dask_run = _run(repos, tmp / "home", {"kind": "dask", "address": address})
-    _assert_same_run(local, dask_run)
+@pytest.mark.parametrize("kind", ["ray", pytest.param("dask", marks=pytest.mark.slow)])
+def test_cluster_run_gives_the_same_catalog(kind, repos, local, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp(kind)
+    with clusters.CLUSTERS[kind](tmp) as address:
+        cluster_run = _run(repos, tmp / "home", {"kind": kind, "address": address})
+    _assert_same_run(local, cluster_run)
 
 
 def test_a_worker_labels_sandboxes_with_its_run_and_starts_none_once_the_run_is_gone():
