@@ -142,7 +142,7 @@ def mine_input(item: dict[str, str], language: str, settings: Settings, max_cand
 
 def stage_functions():
     """`(plan_env, build_env, validate)`: the package exports when they exist, else the modules
-    that define them (`builders.plan.plan_env` hands non-Python candidates to `lang_env`)."""
+    that define them (`builders.plan.plan_env` plans every language from its spec)."""
     import envmine.builders as builders
     import envmine.validators as validators
 

@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from envmine.builders import checkout, engine
 from envmine.builders.base import SANDBOX_UID, BaseImageError, ensure_base_image
 from envmine.builders.lang_env import classify_build_failure
+from envmine.languages import load_language
 from envmine.miners.clone import CloneError, ensure_clone
 from envmine.reasons import Reason, Stage
 from envmine.records import DETAIL_LIMIT, Build, BuildStatus, EnvSpec, LayerSpec, Reject
@@ -16,7 +17,7 @@ from envmine.settings import Settings
 
 CUTOFF_PATH = "/opt/envmine/cutoff.txt"
 """Where a repo layer that resolves dependencies as of a date records how that went
-(`as_of <date>` or `newest <date>`; see python_repo.Dockerfile.j2)."""
+(`as_of <date>` or `newest <date>`; see the install commands of python.toml and javascript.toml)."""
 FREEZE_PATHS = {"repo": "/opt/envmine/freeze.txt", "task": "/opt/envmine/freeze-task.txt"}
 """Where each layer records `pip freeze` (the task layer's only when it installs the project)."""
 SPEC_CLASSIFIED_LAYERS = ("repo", "task")
@@ -111,13 +112,12 @@ def dependency_resolution(tag: str) -> str:
     return words[0] if words and words[0] in ("as_of", "newest") else ""
 
 
-def failure_reason(layer: str, error: str, log: str, language: str = "python") -> Reason:
+def failure_reason(layer: str, error: str, log: str, language: str) -> Reason:
     """The reason code for a failed build of `layer`, from the engine's error and log tail.
 
     The language spec's `[build_failures]` patterns decide first (repo and task layers: the
     layers that install dependencies or run the framework's `prepare`). A task-layer failure
-    nothing explains is `checkout_failed` for Python, whose task layer only lays out /testbed,
-    and `build_failed` elsewhere, where it runs `prepare` (fetching and compiling).
+    nothing explains gets the spec's `task_failure`; anything else is `build_failed`.
     """
     text = f"{log}\n{error}"
     if error.startswith(engine.DISK_LIMIT_ERROR):
@@ -127,14 +127,13 @@ def failure_reason(layer: str, error: str, log: str, language: str = "python") -
     if layer not in SPEC_CLASSIFIED_LAYERS:
         return Reason.build_failed
     try:
-        reason = classify_build_failure(language, text)
-    except KeyError:  # a language without a spec: the generic rules below
-        reason = None
+        spec = load_language(language)
+    except KeyError:  # a language without a spec: the generic rule
+        return Reason.build_failed
+    reason = classify_build_failure(spec.name, text)
     if reason is not None:
         return reason
-    if layer == "task" and language == "python":
-        return Reason.checkout_failed
-    return Reason.build_failed
+    return spec.task_failure if layer == "task" else Reason.build_failed
 
 
 def resolved_dependencies(tag: str, path: str = FREEZE_PATHS["repo"]) -> list[str]:

@@ -34,16 +34,6 @@ def git(args: list[str], cwd: Path | None = None, check: bool = True) -> subproc
     return proc
 
 
-def list_paths(repo: Path, commit: str, folders: tuple[str, ...] = ("", "requirements/")) -> list[str]:
-    """Paths at the root (and in `folders`) of `commit`'s tree."""
-    paths: list[str] = []
-    for folder in folders:
-        args = ["-C", str(repo), "ls-tree", "--name-only", commit]
-        out = git([*args, "--", folder] if folder else args, check=False).stdout
-        paths += [p for p in out.splitlines() if p]
-    return paths
-
-
 def read_files(repo: Path, commit: str, paths: list[str]) -> dict[str, str]:
     """The text of each path that exists at `commit` (missing paths are left out)."""
     files = {}

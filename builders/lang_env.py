@@ -1,9 +1,10 @@
-"""Environments for every language but Python, driven by the language specs (TOML data).
+"""Environments for every language, driven by the language specs (TOML data) and their hooks.
 
 `plan_language` is pure: from a tree's paths and the text of the files the spec's rules name,
-it picks the test framework, checks that every package source can be reached, and gathers the
+it picks the test framework, checks that every package source can be reached, asks the spec's
+hook (`envmine.languages.hooks`) what only the language's manifests say, and gathers the
 install steps; `lang_spec` renders the four layers (base -> toolchain -> repo -> task) from the
-templates in `templates/lang/`. `plan_lang_env` is the edge that reads the clone.
+templates in `templates/lang/`. `plan.plan_env` is the edge that reads the clone.
 """
 
 from __future__ import annotations
@@ -11,25 +12,28 @@ from __future__ import annotations
 import fnmatch
 import json
 import re
+import shlex
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 
 import jinja2
 
-from envmine.builders import checkout
-from envmine.builders.base import base_layer, read_ca_bundle
-from envmine.builders.plan import dependency_cutoff
+from envmine.builders.base import CA_BUNDLE_PATH, base_layer
 from envmine.builders.render import make_layer
-from envmine.git import GitError, has_commit, tree_files
 from envmine.languages import LanguageSpec, load_language
-from envmine.languages.spec import DependencyCheck, FileRule, Framework, RepoOverride, load_overrides
-from envmine.miners.clone import ensure_clone
-from envmine.reasons import Reason, Stage
-from envmine.records import RESULTS_DIR, Candidate, EnvSpec, LayerSpec, Reject
+from envmine.languages.hooks import HookPlan, PlanError, load_hook
+from envmine.languages.spec import DependencyCheck, FileRule, Framework, RepoOverride
+from envmine.reasons import Reason
+from envmine.records import RESULTS_DIR, Candidate, EnvSpec, LayerSpec
 from envmine.settings import Settings
+
+__all__ = ["PlanError"]  # raised by plan_language (defined beside the hooks, which raise it too)
 
 MAX_READ_FILES = 64
 """At most this many files are read for one plan (rules whose globs match many files)."""
 _SNIPPETS = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False)
+_SNIPPETS.filters["quote"] = shlex.quote
+_FILES = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=True)
 
 
 @dataclass
@@ -52,19 +56,23 @@ class LangPlan:
     cutoff: str = ""
     """The date dependencies resolve as of where no lockfile pins them ("" when the install
     steps take none)."""
+    hook: HookPlan = field(default_factory=HookPlan)
+    """What the spec's hook added (files for the repo layer, facts)."""
 
     def facts(self) -> dict[str, str]:
         facts = {"language": self.language, "framework": self.framework, "report_glob": self.report_glob,
                  "repo_packages": ",".join(self.packages), "manifests": ",".join(sorted(self.manifests))}
-        return facts | ({"dependency_cutoff": self.cutoff} if self.cutoff else {})
+        return facts | self.hook.facts | ({"dependency_cutoff": self.cutoff} if self.cutoff else {})
 
 
-class PlanError(Exception):
-    """The repository cannot be built here; carries the reason code and a precise detail."""
-
-    def __init__(self, reason: Reason, detail: str):
-        super().__init__(detail)
-        self.reason, self.detail = reason, detail
+def dependency_cutoff(created_at: datetime) -> str:
+    """Resolve dependencies as they were when the change was made: packages uploaded before the
+    first day of the following month. Pins resolution (a rebuild next year gets the same
+    versions) and keeps old test suites on the tools they were written for; tasks of one month
+    share the repository layer."""
+    at = created_at.astimezone(timezone.utc)
+    year, month = (at.year + 1, 1) if at.month == 12 else (at.year, at.month + 1)
+    return f"{year:04d}-{month:02d}-01T00:00:00Z"
 
 
 def matches_glob(pattern: str, path: str) -> bool:
@@ -81,6 +89,7 @@ def wanted_files(spec: LanguageSpec, paths: list[str]) -> list[str]:
     patterns += [c.file for c in spec.dependency_checks]
     patterns += [m for fw in spec.frameworks for m in fw.manifests]
     patterns += [o.file for fw in spec.frameworks for o in fw.test_options]
+    patterns += spec.read_files
     wanted = [p for p in paths if any(matches_glob(pat, p) for pat in patterns)]
     return sorted(wanted)[:MAX_READ_FILES]
 
@@ -167,24 +176,46 @@ def render_snippet(text: str, **context: object) -> str:
     return _SNIPPETS.from_string(text).render(**context)
 
 
+def render_commands(commands: list[str], **context: object) -> list[str]:
+    """Render a spec's commands; one that renders to nothing (a `{% if %}` the tree does not
+    meet) is left out."""
+    rendered = (render_snippet(c, **context) for c in commands)
+    return [c for c in rendered if c.strip()]
+
+
+def spec_test_files(spec: LanguageSpec, framework: Framework, test_files: list[str]) -> list[str]:
+    """The task's test files by the spec's patterns (and `framework.runnable`), sorted."""
+    runnable = framework.runnable or ""
+    return sorted({p for p in test_files if spec.is_test_file(p) and re.search(runnable, p)})
+
+
+def hook_plan(spec: LanguageSpec, files: dict[str, str], suite: str) -> HookPlan:
+    """The spec's hook's part of the plan (an empty one without a hook); PlanError from it."""
+    return load_hook(spec.hook).plan(files, suite) if spec.hook else HookPlan()
+
+
 def plan_language(spec: LanguageSpec, paths: list[str], files: dict[str, str],
                   override: RepoOverride | None = None, test_files: list[str] | None = None,
-                  as_of: str = "") -> LangPlan:
+                  as_of: str = "", suite: str = "") -> LangPlan:
     """Decide framework, install steps and test command for a tree; PlanError when unbuildable.
-    `as_of` is the date dependencies resolve as of where no lockfile pins them."""
+    `as_of` is the date dependencies resolve as of where no lockfile pins them; `suite` the
+    Debian suite of the toolchain (the hook's default when empty)."""
     override = override or RepoOverride()
     check_unreachable(spec, paths, files)
     framework = choose_framework(spec, paths, files, override)
     packages = {*spec.repo_packages, *dependency_packages(spec, paths, files), *override.packages}
-    context = {"results_dir": RESULTS_DIR, "test_files": list(test_files or []), "as_of": as_of,
+    hook = hook_plan(spec, files, suite)
+    test_files = list(test_files or [])
+    if framework.runnable:  # the runner is given only the files it can run
+        test_files = spec_test_files(spec, framework, test_files)
+    context = {**hook.context, "results_dir": RESULTS_DIR, "test_files": test_files, "as_of": as_of,
                "test_options": " ".join(test_option_flags(framework, paths, files))}
     command = override.test_command or framework.test_command
     manifests = {p: files[p] for p in paths if p in framework.manifests and p in files}
     context["manifests"] = sorted(manifests)
     install = next(s for s in (override.install, framework.install, spec.install) if s is not None)
-    install = [render_snippet(c, **context) for c in install]
-    prepare = spec.prepare if framework.prepare is None else framework.prepare
-    prepare = [render_snippet(c, **context) for c in prepare]
+    install = render_commands(install, **context)
+    prepare = render_commands(spec.prepare if framework.prepare is None else framework.prepare, **context)
     return LangPlan(
         language=spec.name, framework=framework.name, runner=override.runner or framework.runner,
         test_command=render_snippet(command, **context).strip(),
@@ -193,6 +224,7 @@ def plan_language(spec: LanguageSpec, paths: list[str], files: dict[str, str],
         manifests=manifests, packages=sorted(packages), env={**framework.env, **override.env},
         resolved_command=framework.resolved_command,
         cutoff=as_of if as_of and any(as_of in c for c in [*install, *prepare]) else "",
+        hook=hook,
     )
 
 
@@ -205,15 +237,19 @@ def lang_layers(plan: LangPlan, spec: LanguageSpec, repo: str, base_commit: str,
     setup = [render_snippet(c, user=user) for c in spec.toolchain_setup]
     if registry:
         setup += [render_snippet(c, version=registry.version, user=user) for c in registry.commands]
+    files = {path: _FILES.from_string(text).render(ca_bundle=CA_BUNDLE_PATH, user=user)
+             for path, text in spec.toolchain_files.items()}
     toolchain = make_layer("toolchain", "lang/toolchain.Dockerfile.j2", base.tag,
+                           context_files={f"files{path}": text for path, text in files.items()},
                            packages=spec.toolchain_packages, setup=setup, env=spec.toolchain_env,
-                           registry=registry, user=user)
+                           registry=registry, user=user, files=sorted(files))
     repo_layer = make_layer(
         "repo", "lang/repo.Dockerfile.j2", toolchain.tag,
-        context_files={f"manifests/{path}": text for path, text in plan.manifests.items()},
+        context_files={**{f"manifests/{path}": text for path, text in plan.manifests.items()},
+                       **{f"files/{name}": text for name, text in plan.hook.files.items()}},
         language=plan.language, framework=plan.framework, repo=repo, user=user, packages=plan.packages,
         env=plan.env, manifests=sorted(plan.manifests), install=plan.install,
-        resolved_command=plan.resolved_command,
+        resolved_command=plan.resolved_command, files=sorted(plan.hook.files),
     )
     task = make_layer("task", "lang/task.Dockerfile.j2", repo_layer.tag, language=plan.language, repo=repo,
                       base_commit=base_commit, user=user, prepare=plan.prepare,
@@ -225,7 +261,7 @@ def lang_spec(candidate: Candidate, settings: Settings, plan: LangPlan, spec: La
               ca_bundle: str) -> EnvSpec:
     """The EnvSpec of a planned environment (pure)."""
     layers = lang_layers(plan, spec, candidate.repo, candidate.base_commit, settings, ca_bundle)
-    test_files = sorted({p for p in candidate.test_files if spec.is_test_file(p)})
+    test_files = spec_test_files(spec, spec.framework(plan.framework), candidate.test_files)
     facts = plan.facts() | {"environment_setup_commit": candidate.base_commit, "repo_url": candidate.repo_url}
     return EnvSpec(instance_id=candidate.instance_id, repo=candidate.repo, language=spec.name,
                    base_commit=candidate.base_commit, layers=layers, test_command=plan.test_command,
@@ -244,26 +280,3 @@ def classify_build_failure(language: str, log: str) -> Reason | None:
         if re.search(pattern, log, re.M):
             return Reason(reason)
     return None
-
-
-def plan_lang_env(candidate: Candidate, settings: Settings) -> EnvSpec | Reject:
-    """The environment spec for a non-Python `candidate`, or a build-stage Reject."""
-    override = load_overrides().get(candidate.repo)
-    language = (override.language if override and override.language else None) or candidate.language
-    try:
-        spec = load_language(language)
-        mirror = ensure_clone(candidate.repo_url, settings.cache_dir)
-        if not has_commit(mirror, candidate.base_commit):
-            raise PlanError(Reason.checkout_failed, f"commit {candidate.base_commit} not in the clone")
-        paths = tree_files(mirror, candidate.base_commit)
-        files = checkout.read_files(mirror, candidate.base_commit, wanted_files(spec, paths))
-        plan = plan_language(spec, paths, files, override, candidate.test_files,
-                             dependency_cutoff(candidate.created_at))
-    except KeyError as exc:
-        return Reject.of(Stage.build, Reason.language_unsupported, candidate, str(exc))
-    except (GitError, ValueError) as exc:  # clone and checkout errors are GitErrors
-        return Reject.of(Stage.build, Reason.clone_failed, candidate, str(exc))
-    except PlanError as exc:
-        return Reject.of(Stage.build, exc.reason, candidate, exc.detail)
-    return lang_spec(candidate, settings, plan, spec, read_ca_bundle(settings))
-

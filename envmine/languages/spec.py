@@ -2,12 +2,19 @@
 
 A spec says how to recognise a repository of the language, which toolchain image it needs,
 how its dependencies are installed, how its tests run and which parser reads their report,
-and which package sources it may need that cannot be reached. Per-repository exceptions live
-in `overrides.toml`, validated against `RepoOverride` when loaded.
+and which package sources it may need that cannot be reached. What only a language's manifests
+say (Python's setup.py, read without running it) is read by the spec's `hook`
+(`envmine.languages.hooks`). Per-repository exceptions live in `overrides.toml`, validated
+against `RepoOverride` when loaded.
+
+The specs shipped are the TOML files in this folder; `ENVMINE_LANGUAGE_DIRS` (folders separated
+by `os.pathsep`) adds more: a language is one more `<name>.toml` there, and a shipped name
+found again in such a folder is refused.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import tomllib
 from functools import cache
@@ -15,9 +22,12 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from envmine.languages.hooks import check_hook_name
 from envmine.reasons import Reason
 
 SPEC_DIR = Path(__file__).parent
+EXTRA_DIRS_ENV = "ENVMINE_LANGUAGE_DIRS"
+"""Environment variable: more folders of language specs (see the module docstring)."""
 OVERRIDES_FILE = SPEC_DIR / "overrides.toml"
 PROTECTED_FILE = SPEC_DIR / "protected.toml"
 """Paths no solution may change in any language (see `LanguageSpec.protected`)."""
@@ -78,6 +88,11 @@ class Framework(_Strict):
     test_command: str
     """Shell command (Jinja: `results_dir`, `test_files`) that runs the suite in /testbed and
     writes its machine-readable report(s) under `results_dir`."""
+    runnable: str = ""
+    """Regular expression (search) a test file must match, besides the spec's `test_patterns`,
+    to be given to the runner: `test_files` is then those files, sorted (pytest: `.py` files
+    but conftest.py and __init__.py). Empty: `test_files` is the task's test files as its test
+    patch names them."""
     report_glob: str = "*"
     """Which files under `results_dir` are the report(s) for `runner`."""
     env: dict[str, str] = Field(default_factory=dict)
@@ -85,6 +100,11 @@ class Framework(_Strict):
     sentinel: Sentinel | None = None
     """The must-fail test planted in every run, where the runner's report comes from the test
     process itself (see `Sentinel`)."""
+
+    @field_validator("runnable")
+    @classmethod
+    def _runnable_compiles(cls, pattern: str) -> str:
+        return _check_regex(pattern) if pattern else pattern
 
 
 class BuildOption(_Strict):
@@ -190,7 +210,11 @@ class LanguageSpec(_Strict):
     toolchain_env: dict[str, str] = Field(default_factory=dict)
     """ENV of the toolchain image (CA bundle pointers, registry URLs, offline switches)."""
     toolchain_setup: list[str] = Field(default_factory=list)
-    """Shell commands run as root after the packages are installed (e.g. trust stores)."""
+    """Shell commands (Jinja: `user`) run as root after the packages are installed and the
+    `toolchain_files` written (trust stores, a virtual environment)."""
+    toolchain_files: dict[str, str] = Field(default_factory=dict)
+    """Files of the toolchain image: absolute path -> text (Jinja: `ca_bundle`, `user`), such
+    as a package tool's configuration; written before `toolchain_setup` runs."""
     toolchain_version: str = ""
     """Shell command printing the toolchain's version (recorded in EnvSpec.toolchain)."""
     registry_toolchain: RegistryToolchain | None = None
@@ -201,7 +225,12 @@ class LanguageSpec(_Strict):
     prepare: list[str] = Field(default_factory=list)
     """The task layer's prepare commands of frameworks that set none (see `Framework.prepare`)."""
     frameworks: list[Framework] = Field(default_factory=list)
-    """Ways the tests run, first match wins (Python's builder keeps its own logic for now)."""
+    """Ways the tests run, first match wins."""
+    hook: str = ""
+    """Code for what only this language's manifests say (see `envmine.languages.hooks`): a
+    registered name or a dotted module path; empty for none."""
+    read_files: list[str] = Field(default_factory=list)
+    """Globs (as in `FileRule.file`) of the files whose text the hook reads."""
     dependency_checks: list[DependencyCheck] = Field(default_factory=list)
     unreachable: list[Unreachable] = Field(default_factory=list)
     test_function_patterns: list[str] = Field(default_factory=list)
@@ -214,6 +243,10 @@ class LanguageSpec(_Strict):
     build_failures: dict[Reason, str] = Field(default_factory=dict)
     """Reason code -> regular expression over a failed build's log, checked in order before
     the builder's generic classification (e.g. Maven's transfer errors -> unreachable)."""
+    task_failure: Reason = Reason.build_failed
+    """The reason of a failed task layer that no `build_failures` pattern explains:
+    `build_failed` where `prepare` fetches and compiles, `checkout_failed` where the task
+    layer only lays out /testbed and installs the project into the environment."""
 
     @field_validator("test_patterns", "test_function_patterns", "protected_patterns")
     @classmethod
@@ -221,6 +254,11 @@ class LanguageSpec(_Strict):
         for pattern in patterns:
             _check_regex(pattern)
         return patterns
+
+    @field_validator("hook")
+    @classmethod
+    def _hook_known(cls, name: str) -> str:
+        return check_hook_name(name)
 
     @field_validator("build_failures")
     @classmethod
@@ -262,8 +300,22 @@ class RepoOverride(_Strict):
     env: dict[str, str] = Field(default_factory=dict)
 
 
+def spec_files() -> dict[str, Path]:
+    """Each language's spec file by name: this folder's, then those of `ENVMINE_LANGUAGE_DIRS`."""
+    found: dict[str, Path] = {}
+    extra = [Path(d) for d in os.environ.get(EXTRA_DIRS_ENV, "").split(os.pathsep) if d]
+    for folder in [SPEC_DIR, *extra]:
+        for path in sorted(folder.glob("*.toml")):
+            if path.name in (OVERRIDES_FILE.name, PROTECTED_FILE.name):
+                continue
+            if path.stem in found:
+                raise ValueError(f"language {path.stem!r} is defined twice: {found[path.stem]} and {path}")
+            found[path.stem] = path
+    return found
+
+
 def known_languages() -> list[str]:
-    return sorted(p.stem for p in SPEC_DIR.glob("*.toml") if p not in (OVERRIDES_FILE, PROTECTED_FILE))
+    return sorted(spec_files())
 
 
 @cache
@@ -286,9 +338,10 @@ def _read_toml(path: Path) -> dict:
 @cache
 def load_language(name: str) -> LanguageSpec:
     """Load and validate `<name>.toml`; an unknown name's error lists the valid ones."""
-    path = SPEC_DIR / f"{name}.toml"
-    if name not in known_languages():
-        raise KeyError(f"unknown language {name!r}; known: {', '.join(known_languages())}")
+    files = spec_files()
+    if name not in files:
+        raise KeyError(f"unknown language {name!r}; known: {', '.join(sorted(files))}")
+    path = files[name]
     try:
         spec = LanguageSpec.model_validate(_read_toml(path))
     except ValueError as exc:

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from envmine.builders.build import build_env, failure_reason, layer_added_bytes
-from envmine.builders.plan import python_spec
-from envmine.builders.python_env import detect_python
+from envmine.builders.lang_env import dependency_cutoff, lang_spec, plan_language
 from envmine.builders.sandbox import sandbox
 from envmine.builders.base import read_ca_bundle
+from envmine.languages import load_language
 from envmine.records import Candidate
 from envmine.settings import Limits
 
@@ -29,7 +29,7 @@ PIP_FAILED = "The command '/bin/sh -c pip install -r /opt/envmine/requirements.t
 ])
 def test_failure_reason(layer, log, error, reason):
     text = (FIXTURES / log).read_text() if log else ""
-    assert failure_reason(layer, error, text) == reason
+    assert failure_reason(layer, error, text, "python") == reason
 
 
 CARGO_FAILED = "The command '/bin/sh -c cargo fetch  && cargo test --offline --no-run' returned a non-zero code: 101"
@@ -110,7 +110,9 @@ def test_unknown_dependency_is_dependency_install_failed(tiny_envs):
         instance_id="local__broken-1", repo="local/broken", source="git", repo_url="/nonexistent",
         base_commit=shas[0], head_commit=shas[1], patch="", test_patch="", problem_statement="p",
         created_at=datetime(2026, 1, 1, tzinfo=timezone.utc))
-    spec = python_spec(candidate, settings, detect_python({"pyproject.toml": pyproject}), read_ca_bundle(settings))
+    language, files = load_language("python"), {"pyproject.toml": pyproject}
+    plan = plan_language(language, list(files), files, as_of=dependency_cutoff(candidate.created_at))
+    spec = lang_spec(candidate, settings, plan, language, read_ca_bundle(settings))
     builds, reject = build_env(spec, settings)
     assert [b.status for b in builds] == ["reused", "reused", "failed"]
     assert reject is not None and reject.reason == "dependency_install_failed"

@@ -35,7 +35,7 @@ def test_a_step_writing_3_gib_is_killed_and_named_disk_full():
     assert not outcome.ok and not present
     assert outcome.error.startswith(engine.DISK_LIMIT_ERROR), outcome.error
     assert "WROTE-42" not in outcome.log
-    assert failure_reason("repo", outcome.error, outcome.log) == Reason.disk_full
+    assert failure_reason("repo", outcome.error, outcome.log, "python") == Reason.disk_full
     assert outcome.duration_s < 60
     step = engine.STEP_CONTAINER.search(outcome.log).group(1)  # the killed step's container
     assert engine.client().containers.list(all=True, filters={"id": step}) == []

@@ -30,7 +30,6 @@ from envmine.validators.parsers import PARSERS
 
 TWELVE = ["c", "cpp", "go", "java", "javascript", "kotlin", "lua", "php", "python", "ruby", "rust", "scala",
           "typescript"]
-NON_PYTHON = [name for name in TWELVE if name != "python"]
 
 
 def test_all_twelve_languages_have_a_valid_spec():
@@ -41,7 +40,7 @@ def test_all_twelve_languages_have_a_valid_spec():
         assert spec.runner in PARSERS
 
 
-@pytest.mark.parametrize("name", NON_PYTHON)
+@pytest.mark.parametrize("name", TWELVE)
 def test_spec_frameworks_name_known_runners_and_write_reports(name):
     spec = load_language(name)
     assert spec.frameworks, name

@@ -13,8 +13,8 @@ import pytest
 
 from envmine.builders import checkout
 from envmine.builders.base import CA_BUNDLE_PATH, base_layer, os_image_tag
-from envmine.builders.plan import plan_env, pytest_command, pytest_files, python_spec
-from envmine.builders.python_env import detect_python
+from envmine.builders.lang_env import dependency_cutoff, lang_spec, plan_language, spec_test_files
+from envmine.builders.plan import plan_env
 from envmine.builders.render import layer_tag, render
 from envmine.languages import load_language
 from envmine.records import Candidate, EnvSpec, Reject
@@ -44,7 +44,9 @@ def spec_for(settings: Settings, pyproject: str = PYPROJECT, base: str = "a" * 4
         instance_id="o__r-1", repo="o/r", source="git", repo_url="/nonexistent", base_commit=base,
         head_commit="b" * 40, patch="", test_patch="", problem_statement="p",
         created_at=datetime(2026, 1, 1, tzinfo=timezone.utc))
-    return python_spec(candidate, settings, detect_python({"pyproject.toml": pyproject}), ca)
+    spec, files = load_language("python"), {"pyproject.toml": pyproject}
+    plan = plan_language(spec, list(files), files, as_of=dependency_cutoff(candidate.created_at))
+    return lang_spec(candidate, settings, plan, spec, ca)
 
 
 def tags(spec: EnvSpec) -> dict[str, str]:
@@ -102,8 +104,8 @@ def test_rendered_layers(settings):
     assert "COPY envmine-extra.crt /usr/local/share/ca-certificates/envmine-extra.crt" in base
     assert f"PIP_CERT={CA_BUNDLE_PATH}" in base and "useradd --create-home --uid 1000" in base
     assert "python3-venv" in toolchain and "python3 -m venv /opt/venv" in toolchain
-    assert spec.layers[1].context_files["pip.conf"].startswith(f"[global]\ncert = {CA_BUNDLE_PATH}\n")
-    assert spec.layers[2].context_files["requirements.txt"] == "pytest>=7\nsix>=1.16\n"
+    assert spec.layers[1].context_files["files/etc/pip.conf"].startswith(f"[global]\ncert = {CA_BUNDLE_PATH}\n")
+    assert spec.layers[2].context_files["files/requirements.txt"] == "pytest>=7\nsix>=1.16\n"
     assert "pip freeze --all > /opt/envmine/freeze.txt" in repo
     assert "ADD testbed.tar /" in task and "pip install --no-build-isolation -e ." in task
     assert f'envmine.base_commit="{"a" * 40}"' in task
@@ -111,15 +113,16 @@ def test_rendered_layers(settings):
 
 def test_templates_are_strict():
     with pytest.raises(jinja2.UndefinedError):
-        render("task.Dockerfile.j2", parent="x")
+        render("lang/task.Dockerfile.j2", parent="x")
 
 
 def test_pytest_command_and_files():
     language = load_language("python")
-    files = pytest_files(["tests/test_a.py", "tests/conftest.py", "tests/data/x.json", "src/m.py",
-                          "tests/__init__.py", "tests/test a.py"], language)
+    paths = ["tests/test_a.py", "tests/conftest.py", "tests/data/x.json", "src/m.py", "tests/__init__.py", "tests/test a.py"]
+    files = spec_test_files(language, language.framework("pytest"), paths)
     assert files == ["tests/test a.py", "tests/test_a.py"]
-    assert pytest_command(files) == (
+    plan = plan_language(language, ["pyproject.toml"], {"pyproject.toml": PYPROJECT}, test_files=paths)
+    assert plan.test_command == (
         "mkdir -p /tmp/envmine-results && cd /testbed && /opt/venv/bin/python -m pytest "
         "-p no:cacheprovider -rA --continue-on-collection-errors -o junit_family=xunit1 --junitxml=/tmp/envmine-results/report.xml 'tests/test a.py' tests/test_a.py")
 
@@ -188,8 +191,6 @@ def test_testbed_tar_holds_only_the_base_commit(tmp_path, make_repo):
 
 def test_dependency_cutoff_is_the_start_of_the_next_month():
     from datetime import datetime, timedelta, timezone
-
-    from envmine.builders.plan import dependency_cutoff
 
     assert dependency_cutoff(datetime(2024, 12, 15, 23, 59, tzinfo=timezone.utc)) == "2025-01-01T00:00:00Z"
     assert dependency_cutoff(datetime(2026, 1, 1, tzinfo=timezone.utc)) == "2026-02-01T00:00:00Z"

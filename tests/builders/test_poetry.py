@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from packaging.requirements import Requirement
 
-from envmine.builders.poetry import poetry_constraint, poetry_groups, poetry_requirements
+from envmine.languages.hooks.poetry import poetry_constraint, poetry_groups, poetry_requirements
 
 
 @pytest.mark.parametrize("constraint, specifier", [

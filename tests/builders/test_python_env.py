@@ -6,12 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from envmine.builders.python_env import (
+from envmine.builders.lang_env import wanted_files
+from envmine.languages import load_language
+from envmine.languages.hooks.python_env import (
     detect_python,
     parse_requirements_text,
     python_compatible,
     referenced_files,
-    wanted_files,
 )
 
 PROJECTS = Path(__file__).parent / "fixtures" / "projects"
@@ -54,7 +55,7 @@ def test_flask_pyproject_prefers_tests_group_over_dev():
 
 def test_flask_setup_cfg_with_setup_py_and_requirement_files():
     files = project("flask-2.0")
-    assert wanted_files(list(files)) == [
+    assert wanted_files(load_language("python"), list(files)) == [
         "requirements/dev.txt", "requirements/docs.txt", "requirements/tests.txt",
         "requirements/typing.txt", "setup.cfg", "setup.py",
     ]

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from envmine.builders.build import build_env
-from envmine.builders.lang_env import plan_lang_env
+from envmine.builders.plan import plan_env
 from envmine.miners.git_source import mine_git
 from envmine.reasons import Reason
 from envmine.rl.reward import grade_diff
@@ -27,7 +27,7 @@ def _task(language: str, tmp_path_factory) -> tuple:
     settings = Settings.load(home=tmp_path_factory.mktemp(f"home-{language}"))
     repo = make_repo(tmp_path_factory.mktemp(language) / "local", CASES[language])
     (candidate,) = mine_git(str(repo), settings).candidates
-    spec = plan_lang_env(candidate, settings)
+    spec = plan_env(candidate, settings)
     assert build_env(spec, settings)[1] is None
     instance = validate(candidate, spec, settings).instance
     assert instance is not None

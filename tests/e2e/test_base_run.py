@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from envmine.builders.build import build_env
-from envmine.builders.lang_env import plan_lang_env
+from envmine.builders.plan import plan_env
 from envmine.miners.git_source import mine_git
 from envmine.records import EnvSpec
 from envmine.settings import Settings
@@ -38,7 +38,7 @@ def test_go_test_patch_that_does_not_compile_before_the_fix(tmp_path: Path) -> N
     settings = Settings.load(home=tmp_path / "home")
     repo = make_repo(tmp_path / "local", GO_NEW_API)
     (candidate,) = mine_git(str(repo), settings).candidates
-    spec = plan_lang_env(candidate, settings)
+    spec = plan_env(candidate, settings)
     assert isinstance(spec, EnvSpec), spec
     builds, reject = build_env(spec, settings)
     assert reject is None, reject.detail[-3000:]

@@ -16,7 +16,7 @@ import pytest
 
 from envmine.builders import engine
 from envmine.builders.build import build_env
-from envmine.builders.lang_env import plan_lang_env
+from envmine.builders.plan import plan_env
 from envmine.miners.git_source import mine_git
 from envmine.reasons import Reason
 from envmine.records import EnvSpec, Reject
@@ -67,7 +67,7 @@ def _validated(case: LangRepo, settings: Settings, tmp_path: Path):
     (candidate,) = mined.candidates
     assert candidate.language == language and candidate.patch and candidate.test_patch
 
-    spec = plan_lang_env(candidate, settings)
+    spec = plan_env(candidate, settings)
     assert isinstance(spec, EnvSpec), spec
     builds, reject = build_env(spec, settings)
     assert reject is None, reject.detail[-3000:]
@@ -118,7 +118,7 @@ def test_a_prepare_script_that_needs_the_network_is_install_script_network(setti
                     initial={**JS_LIFECYCLE.initial, "package.json": package}, fix=JS_LIFECYCLE.fix,
                     fail_to_pass=[], pass_to_pass=[])
     (candidate,) = mine_git(str(make_repo(tmp_path / "local", case)), settings).candidates
-    spec = plan_lang_env(candidate, settings)
+    spec = plan_env(candidate, settings)
     builds, reject = build_env(spec, settings)
     assert [b.layer for b in builds] == ["base", "toolchain", "repo", "task"]
     assert (reject.stage, reject.reason) == ("build", Reason.install_script_network)
@@ -141,6 +141,6 @@ def test_unreachable_sources_reject_before_building(manifests, source, test, lan
                     fix={source: "// v2\n", test: "// t2\n"}, fail_to_pass=[], pass_to_pass=[])
     repo = make_repo(tmp_path, case)
     (candidate,) = mine_git(str(repo), settings).candidates
-    reject = plan_lang_env(candidate, settings)
+    reject = plan_env(candidate, settings)
     assert isinstance(reject, Reject)
     assert (reject.stage, reject.reason, reject.language) == ("build", reason, language)

@@ -15,7 +15,7 @@ import tempfile
 from pathlib import Path
 
 from envmine.builders.build import build_env
-from envmine.builders.lang_env import plan_lang_env
+from envmine.builders.plan import plan_env
 from envmine.miners.git_source import mine_git
 from envmine.settings import Settings
 from envmine.testing.langrepos import LangRepo, make_repo
@@ -39,7 +39,7 @@ def main() -> None:
     home = Path(tempfile.mkdtemp(prefix="envmine-capture-go-"))
     settings = Settings.load(home=home)
     (candidate,) = mine_git(str(make_repo(home / "local", CASE)), settings).candidates
-    spec = plan_lang_env(candidate, settings)
+    spec = plan_env(candidate, settings)
     _, reject = build_env(spec, settings)
     assert reject is None, reject
     validation = validate(candidate, spec, settings)

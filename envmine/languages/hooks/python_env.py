@@ -1,7 +1,8 @@
 """Python detection: how a repository installs and which Python it needs.
 
 Pure functions over file contents (`{path: text}` at the commit being built). Nothing here
-reads the disk or starts a process; `plan` feeds the files in.
+reads the disk or starts a process; the planner feeds in the files python.toml's `read_files`
+name and those `referenced_files` finds.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
 
-from envmine.builders.poetry import poetry_constraint, poetry_groups, poetry_requirements
-from envmine.builders.setup_py import from_setup_py
+from envmine.languages.hooks.poetry import poetry_constraint, poetry_groups, poetry_requirements
+from envmine.languages.hooks.setup_py import from_setup_py
 
 # The only interpreter available offline is the suite's own python3.
 DEBIAN_PYTHON = {"trixie": "3.13.5", "bookworm": "3.11.2"}
@@ -31,12 +32,6 @@ _DEV_FILE = re.compile(r"dev|ci", re.IGNORECASE)
 _CLASSIFIER = re.compile(r"Programming Language :: Python :: (3\.\d+)$")
 _NOX_INSTALL = re.compile(r"session\.install\(([^)]*)\)")
 _STRING = re.compile(r"""["']([^"']+)["']""")
-
-
-def wanted_files(paths: list[str]) -> list[str]:
-    """Which of a tree's paths (root and `requirements/`) the detection reads."""
-    fixed = {"pyproject.toml", "setup.py", "setup.cfg", "tox.ini", "noxfile.py", "pytest.ini"}
-    return sorted(p for p in paths if p in fixed or _REQ_FILE.match(p))
 
 
 def referenced_files(files: dict[str, str]) -> list[str]:
