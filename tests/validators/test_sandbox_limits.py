@@ -16,10 +16,11 @@ from envmine.testing import validator_images as vi
 pytestmark = [pytest.mark.docker, pytest.mark.hostile]
 
 
-def with_code(task, code: str):
-    instance, built, settings = task
+def with_code(task, code: str, settings=None):
+    """The reward of the fix with `code` run at import (graded under `settings`, else the task's)."""
+    instance, built, task_settings = task
     diff = vi.diff_of(built.repo, {"calc.py": scenarios.CALC.replace("a - b", "a + b") + "\n\n" + code})
-    return grade_diff(instance, diff, settings)
+    return grade_diff(instance, diff, settings or task_settings)
 
 
 def test_memory_bomb_is_named_oom_killed(task):
@@ -85,23 +86,20 @@ class WriteMeter:
         return shutil.disk_usage(self._root).used - self.used_before
 
 
-def with_code_limited(task, code: str, writable_disk: str = "512m"):
-    instance, built, settings = task
+def assert_disk_full_and_bounded(task, code: str) -> None:
+    """`code` under a 512 MiB writable disk is named disk_full, and was stopped near the limit."""
+    instance, _, settings = task
     limited = settings.model_copy(deep=True)
-    limited.validation.limits.writable_disk = writable_disk
+    limited.validation.limits.writable_disk = "512m"
     meter = WriteMeter(instance.image)
-    diff = vi.diff_of(built.repo, {"calc.py": scenarios.CALC.replace("a - b", "a + b") + "\n\n" + code})
-    reward = grade_diff(instance, diff, limited)
-    return reward, meter
-
-
-def assert_bounded(meter: WriteMeter, image: str) -> None:
+    reward = with_code(task, code, limited)
+    assert reward.reward == 0.0 and reward.reason == Reason.disk_full, reward.detail
     growth = meter.stop()
     limit = 512 << 20
     # It wrote past the limit (the attack ran), and was killed within one poll's worth of writes.
     assert limit < meter.peak < limit + (1 << 30), meter.peak
     assert growth < 1 << 30, growth  # what it wrote went with the container
-    assert client().containers.list(all=True, filters=ours(image)) == []
+    assert client().containers.list(all=True, filters=ours(instance.image)) == []
 
 
 def test_writing_3_gib_into_the_testbed_is_named_disk_full(task):
@@ -109,9 +107,7 @@ def test_writing_3_gib_into_the_testbed_is_named_disk_full(task):
             "with open('/testbed/envmine-fill.bin', 'wb') as _f:\n"
             "    for _ in range(3 * 1024):\n"
             "        _f.write(b'0' * (1 << 20))\n")
-    reward, meter = with_code_limited(task, code)
-    assert reward.reward == 0.0 and reward.reason == Reason.disk_full, reward.detail
-    assert_bounded(meter, task[0].image)
+    assert_disk_full_and_bounded(task, code)
 
 
 def test_a_1_6_gb_stdout_flood_is_named_disk_full(task):
@@ -122,6 +118,4 @@ def test_a_1_6_gb_stdout_flood_is_named_disk_full(task):
             "    for _ in range(1600):\n"
             "        _os.write(1, line)\n"
             "_ae.register(_flood)\n")
-    reward, meter = with_code_limited(task, code)
-    assert reward.reward == 0.0 and reward.reason == Reason.disk_full, reward.detail
-    assert_bounded(meter, task[0].image)
+    assert_disk_full_and_bounded(task, code)
