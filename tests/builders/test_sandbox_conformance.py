@@ -6,6 +6,7 @@ new backend (Kubernetes pods, ...) adds itself to BACKENDS and must pass all of 
 from __future__ import annotations
 
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -75,6 +76,25 @@ def test_memory_limit_kills_what_exceeds_it(backend, image):
         result = box.exec("head -c 300m /dev/zero | tail > /dev/null", workdir="/")
         assert result.exit_code == 137
         assert box.exec("echo alive", workdir="/").output.strip() == "alive"  # the sandbox survives
+
+
+def test_writing_past_the_writable_disk_is_disk_full_and_a_neighbour_is_left_alone(backend, image):
+    """Three sandboxes at once: the one that writes 4 GiB under a 256 MiB writable disk is
+    stopped and says `disk_full`; the two that write 8 MiB carry on and say nothing."""
+    limits = Limits(writable_disk="256m")
+    with sandbox(image, limits, user=USER, backend=backend) as flood, \
+            sandbox(image, limits, user=USER, backend=backend) as calm, \
+            sandbox(image, limits, user=USER, backend=backend) as other:
+        small = "dd if=/dev/zero of=/home/envmine/small bs=1M count=8 status=none && sleep 2 && echo kept"
+        with ThreadPoolExecutor(3) as pool:
+            results = list(pool.map(lambda job: job[0].exec(job[1], timeout_s=120, workdir="/"), [
+                (flood, "dd if=/dev/zero of=/home/envmine/big bs=1M count=4096 status=none; echo wrote"),
+                (calm, small), (other, small)]))
+        flooded, *kept = results
+        assert flooded.limit == "disk_full" and "wrote" not in flooded.output
+        assert [(r.limit, r.exit_code, r.output.strip()) for r in kept] == [("", 0, "kept")] * 2
+        assert calm.exec("echo still here", workdir="/").output.strip() == "still here"
+        assert flood.exec("echo never", workdir="/").limit == "disk_full"  # stays stopped
 
 
 def test_pids_limit_stops_a_fork_bomb(backend, image):
