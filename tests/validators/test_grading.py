@@ -1,7 +1,8 @@
 """grade() and grade_patch() on TestRuns captured from real validation runs in Docker.
 
 The fixtures under fixtures/runs/ were written by capture_fixtures.py; each is one real run
-of a scenario in scenarios.py (report parsed from the container, markers, exit code, log).
+of a scenario in envmine/testing/scenarios.py (report parsed from the container, markers,
+exit code, log).
 """
 
 import json
