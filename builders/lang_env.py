@@ -27,8 +27,6 @@ from envmine.reasons import Reason
 from envmine.records import RESULTS_DIR, Candidate, EnvSpec, LayerSpec
 from envmine.settings import Settings
 
-__all__ = ["PlanError"]  # raised by plan_language (defined beside the hooks, which raise it too)
-
 MAX_READ_FILES = 64
 """At most this many files are read for one plan (rules whose globs match many files)."""
 _SNIPPETS = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False)
@@ -185,8 +183,7 @@ def render_commands(commands: list[str], **context: object) -> list[str]:
 
 def spec_test_files(spec: LanguageSpec, framework: Framework, test_files: list[str]) -> list[str]:
     """The task's test files by the spec's patterns (and `framework.runnable`), sorted."""
-    runnable = framework.runnable or ""
-    return sorted({p for p in test_files if spec.is_test_file(p) and re.search(runnable, p)})
+    return sorted({p for p in test_files if spec.is_test_file(p) and re.search(framework.runnable, p)})
 
 
 def hook_plan(spec: LanguageSpec, files: dict[str, str], suite: str) -> HookPlan:

@@ -1,5 +1,5 @@
 """Adding a language is one spec file: a toy language that only a TOML file in a folder named by
-`ENVMINE_LANGUAGE_DIRS` defines is known, detected and planned like the shipped ones."""
+`ENVMINE_LANGUAGE_DIRS` defines is known, detected, planned and built like the shipped ones."""
 
 from __future__ import annotations
 
@@ -9,29 +9,32 @@ from pathlib import Path
 
 import pytest
 
+from envmine.builders.build import build_env
 from envmine.builders.plan import plan_env
+from envmine.builders.sandbox import sandbox
 from envmine.languages import known_languages, load_language
 from envmine.languages.spec import EXTRA_DIRS_ENV, LanguageSpec
 from envmine.miners.history import detect_language
 from envmine.records import Candidate, EnvSpec, Reject
-from envmine.settings import Settings
+from envmine.settings import Limits, Settings
+from envmine.validators.parsers import get_parser
 
 TOY = """\
 name = "toy"
 extensions = [".toy"]
 detect_files = ["toy.json"]
-runner = "tape"
+runner = "node_test"
 test_patterns = ['(^|/)tests/']
 toolchain_packages = ["jq"]
 
 [[frameworks]]
 name = "toy-tap"
-runner = "tape"
+runner = "node_test"
 detect = [{ file = "toy.json", contains = '"tap"' }]
 manifests = ["toy.json"]
 install = ["jq -e .name toy.json"]
 prepare = ["test -f main.toy"]
-test_command = "sh {{ test_files | join(' ') }} > {{ results_dir }}/toy.tap"
+test_command = "mkdir -p {{ results_dir }} && sh {{ test_files | join(' ') }} > {{ results_dir }}/toy.tap"
 report_glob = "toy.tap"
 """
 FILES = {"toy.json": '{"name": "toy", "runner": "tap"}\n', "main.toy": "print 1\n",
@@ -76,9 +79,9 @@ def test_the_toy_language_is_planned_through_the_one_path(toy_dir, tmp_path):
     repo, sha = _repo(tmp_path / "src", FILES)
     spec = plan_env(_candidate(repo, sha), Settings(home=tmp_path / "home"))
     assert isinstance(spec, EnvSpec), spec
-    assert (spec.language, spec.runner, spec.report_glob) == ("toy", "tape", "toy.tap")
+    assert (spec.language, spec.runner, spec.report_glob) == ("toy", "node_test", "toy.tap")
     assert spec.test_files == ["tests/run.sh"]
-    assert spec.test_command == "sh tests/run.sh > /tmp/envmine-results/toy.tap"
+    assert spec.test_command == "mkdir -p /tmp/envmine-results && sh tests/run.sh > /tmp/envmine-results/toy.tap"
     base, toolchain, repo_layer, task = (layer.dockerfile for layer in spec.layers)
     assert "apt-get install -y --no-install-recommends jq" in toolchain
     assert "COPY --chown=envmine:envmine manifests/toy.json /testbed/toy.json" in repo_layer
@@ -86,6 +89,26 @@ def test_the_toy_language_is_planned_through_the_one_path(toy_dir, tmp_path):
     assert "test -f main.toy" in task and "ADD testbed.tar /" in task
     assert spec.layers[2].context_files == {"manifests/toy.json": FILES["toy.json"]}
     assert spec.toolchain["framework"] == "toy-tap" and spec.toolchain["manifests"] == "toy.json"
+
+
+@pytest.mark.docker
+@pytest.mark.slow
+def test_the_toy_language_builds_and_its_runner_reads_the_report(toy_dir, tmp_path, docker_engine):
+    repo, sha = _repo(tmp_path / "src", FILES)
+    settings = Settings(home=tmp_path / "home")
+    spec = plan_env(_candidate(repo, sha), settings)
+    builds, reject = build_env(spec, settings)
+    try:
+        assert reject is None, reject
+        assert [b.layer for b in builds] == ["base", "toolchain", "repo", "task"]
+        with sandbox(spec.image, Limits(), user=settings.docker.sandbox_user) as box:
+            result = box.exec(spec.test_command, timeout_s=60)
+            assert result.exit_code == 0, result.output
+            report = box.exec("cat /tmp/envmine-results/toy.tap", timeout_s=30).output
+        assert get_parser(spec.runner)(report) == {"one": "PASSED"}
+    finally:
+        for layer in reversed(spec.layers[1:]):  # the base layer is every language's
+            docker_engine.remove_image(layer.tag)
 
 
 def test_the_toy_spec_rules_reject_a_tree_they_do_not_fit(toy_dir, tmp_path):
