@@ -82,6 +82,25 @@ def place(spec: EnvSpec, settings: Settings) -> DockerHost | None:
     return idlest if seen[preferred][1] - seen[idlest][1] >= SPILL else preferred
 
 
+def place_image(image: str, settings: Settings) -> DockerHost | None:
+    """The host for a sandbox of a built `image` outside the pipeline (an RL episode, its
+    grading): the least loaded live host that holds it, unless another runs SPILL fewer
+    sandboxes; the image is then moved there from the holder. None (the default engine) when
+    no hosts are configured. Raises EngineError when no live host holds the image."""
+    if not settings.docker.hosts:
+        return None
+    seen = {h: s for h in live_hosts(settings) if (s := _survey(h, [image])) is not None}
+    holders = [h for h, (depth, _) in seen.items() if depth == 0]
+    if not holders:
+        raise EngineError(f"no live Docker host holds {image}")
+    preferred = min(holders, key=lambda h: seen[h][1])
+    idlest = min(seen, key=lambda h: seen[h][1])
+    if seen[preferred][1] - seen[idlest][1] < SPILL:
+        return preferred
+    move_images([image], preferred, idlest, settings.docker.registry)
+    return idlest
+
+
 def _survey(host: DockerHost | None, tags: list[str]) -> tuple[int, int] | None:
     """(index of the deepest of `tags` `host` holds, or -1; its load), None when it is lost."""
     try:

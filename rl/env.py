@@ -15,13 +15,14 @@ from collections import defaultdict
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
+from envmine.builders import engine, hosts
 from envmine.builders.sandbox import Sandbox, sandbox
 from envmine.records import TaskInstance
 from envmine.rl.reward import grade_diff
 from envmine.rl.scaffold import Grade
 from envmine.rl.tools import DIFF, ToolBox, execute
 from envmine.rl.types import ToolCall, ToolResult
-from envmine.settings import Limits, Settings
+from envmine.settings import DockerHost, Limits, Settings
 
 log = logging.getLogger(__name__)
 DIFF_FILE = "/root/envmine-agent.diff"
@@ -35,21 +36,28 @@ class SandboxLimitHit(RuntimeError):
 class _Held:
     box: Sandbox
     cm: AbstractContextManager
+    host: DockerHost | None = None
+    """The Docker host it runs on (None: the default engine); the episode is graded there."""
 
     def remove(self) -> None:
         self.cm.__exit__(None, None, None)
 
 
-def _start(image: str, limits: Limits, user: str) -> _Held:
-    cm = sandbox(image, limits, user=user, network=False)
-    return _Held(cm.__enter__(), cm)
+def _start(image: str, limits: Limits, user: str, settings: Settings | None = None) -> _Held:
+    """A started sandbox of `image`, on the host `hosts.place_image` picks when `settings`
+    configure several (the least loaded that holds the image)."""
+    host = hosts.place_image(image, settings) if settings is not None else None
+    with engine.on_host(host):
+        cm = sandbox(image, limits, user=user, network=False)
+        return _Held(cm.__enter__(), cm, host)
 
 
 class WarmPool:
-    """Started sandboxes waiting per image; `size` is how many to keep ready for each image."""
+    """Started sandboxes waiting per image; `size` is how many to keep ready for each image
+    (placed over `settings`' Docker hosts when given)."""
 
-    def __init__(self, limits: Limits, user: str = "envmine", size: int = 1):
-        self.limits, self.user, self.size = limits, user, size
+    def __init__(self, limits: Limits, user: str = "envmine", size: int = 1, settings: Settings | None = None):
+        self.limits, self.user, self.size, self.settings = limits, user, size, settings
         self._ready: dict[str, list[_Held]] = defaultdict(list)
         self._refills: set[asyncio.Task] = set()
         self.hits = self.misses = 0
@@ -61,7 +69,7 @@ class WarmPool:
             held = self._ready[image].pop()
         else:
             self.misses += 1
-            held = await asyncio.to_thread(_start, image, self.limits, self.user)
+            held = await asyncio.to_thread(_start, image, self.limits, self.user, self.settings)
         self.fill(image)
         return held
 
@@ -75,7 +83,7 @@ class WarmPool:
 
     async def _refill(self, image: str) -> None:
         try:
-            self._ready[image].append(await asyncio.to_thread(_start, image, self.limits, self.user))
+            self._ready[image].append(await asyncio.to_thread(_start, image, self.limits, self.user, self.settings))
         except Exception as exc:  # a failed warm start only costs a cold start later
             log.warning("warm pool could not start %s: %s", image, exc)
 
@@ -103,6 +111,7 @@ class DockerEnvironment:
         self.limits = limits or settings.validation.limits
         self.instance: TaskInstance | None = None
         self._held: _Held | None = None
+        self._host: DockerHost | None = None
         self.last_reward = None
 
     async def reset(self, instance: TaskInstance) -> None:
@@ -112,7 +121,8 @@ class DockerEnvironment:
             self._held = await self.pool.acquire(instance.image)
         else:
             self._held = await asyncio.to_thread(_start, instance.image, self.limits,
-                                                 self.settings.docker.sandbox_user)
+                                                 self.settings.docker.sandbox_user, self.settings)
+        self._host = self._held.host
 
     async def step(self, call: ToolCall) -> ToolResult:
         """Run one (canonically named) tool call in the sandbox and return its observation."""
@@ -144,9 +154,14 @@ class DockerEnvironment:
             await self.close()
             return Grade(0.0, False, f"the episode's sandbox was killed at its limit ({hit})", reason=str(hit))
         await self.close()  # free the episode's sandbox before the test run starts another
-        reward = await asyncio.to_thread(grade_diff, self.instance, diff, self.settings)
+        reward = await asyncio.to_thread(self._grade_on_host, diff)
         self.last_reward = reward
         return Grade(reward.reward, reward.resolved, reward.detail, reward.tampering, reward.reason, diff)
+
+    def _grade_on_host(self, diff: str):
+        """Grade where the episode ran: that host holds the task image."""
+        with engine.on_host(self._host):
+            return grade_diff(self.instance, diff, self.settings)
 
     async def close(self) -> None:
         """Remove the episode's sandbox; safe to call twice."""

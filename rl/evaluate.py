@@ -97,11 +97,13 @@ async def run_evaluation(instances: list[TaskInstance], policy: str, settings: S
                          perturb_cfg: PerturbConfig | None = None, concurrency: int = 2,
                          limits: EpisodeLimits | None = None, warm_pool: int = 0) -> list[list[Trajectory]]:
     """k attempts of `policy` on every instance, in Docker; attempt a runs under perturbation seed a."""
+    from envmine.builders import hosts
     from envmine.rl.env import DockerEnvironment, WarmPool
 
+    hosts.start_run(settings)  # episodes spread over `[settings.docker] hosts`
     fmt = get_format(fmt_name)
     backend_for, tokenizer = _policy(policy, endpoint, fmt)
-    pool = WarmPool(settings.validation.limits, settings.docker.sandbox_user, warm_pool) if warm_pool else None
+    pool = WarmPool(settings.validation.limits, settings.docker.sandbox_user, warm_pool, settings) if warm_pool else None
 
     def setup_for(task: Any, attempt: int):
         p = perturb.draw(perturb_cfg, attempt) if perturb_cfg is not None else None

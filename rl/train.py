@@ -195,11 +195,13 @@ def _task_stream(cfg: TrainConfig, settings: Settings) -> tuple[Iterator[Any], A
                 yield task
         return toy_stream(), ToyEnvironment, state, None
 
+    from envmine.builders import hosts
     from envmine.rl.env import DockerEnvironment, WarmPool
     from envmine.rl.shards import ShardDataset, to_instance
 
+    hosts.start_run(settings)  # episodes spread over `[settings.docker] hosts`
     dataset = ShardDataset.from_manifest(_manifest(cfg, settings), seed=cfg.seed)
-    pool = WarmPool(settings.validation.limits, settings.docker.sandbox_user, cfg.env.warm_pool) \
+    pool = WarmPool(settings.validation.limits, settings.docker.sandbox_user, cfg.env.warm_pool, settings) \
         if cfg.env.warm_pool else None
 
     def shard_stream() -> Iterator[Any]:
