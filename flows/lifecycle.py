@@ -151,6 +151,31 @@ def docker_slot(name: str) -> Iterator[None]:
         yield
 
 
+@contextmanager
+def reclaiming(name: str, every_s: float = LEASE_S / 2) -> Iterator[None]:
+    """While the block runs, hand back every `every_s` the slots of `name` whose holders died
+    (see `reclaim_slots`). The run that owns the server does this: its workers (Ray, Dask
+    processes, maybe on other machines) cannot read its lease storage, so without it a dead
+    worker's slot would stay taken until the run ended. (A shared `prefect server start` runs
+    Prefect's own repossessor of expired leases.)"""
+    done = threading.Event()
+
+    def loop() -> None:
+        while not done.wait(every_s):
+            try:
+                reclaim_slots(name)
+            except Exception as exc:  # noqa: BLE001 - a server busy for a moment: the next round
+                sys.stderr.write(f"envmine: could not reclaim Docker slots: {type(exc).__name__}: {exc}\n")
+
+    thread = threading.Thread(target=loop, daemon=True, name="envmine-slot-reclaimer")
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join(timeout=5)
+
+
 def reclaim_slots(name: str) -> int:
     """Hand back the slots of `name` that no live lease accounts for: leases that expired or
     whose holder process is gone, and slots left with no lease at all (a server that kept its
@@ -297,5 +322,5 @@ def remove_dead_runs_containers() -> list[str]:
         return []
 
 
-__all__ = ["docker_slot", "holder_id", "own_server", "reclaim_slots", "remove_dead_runs_containers",
+__all__ = ["docker_slot", "holder_id", "own_server", "reclaim_slots", "reclaiming", "remove_dead_runs_containers",
            "start_tied_server", "stop_on_signals", "use_file_leases"]

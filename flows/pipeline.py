@@ -215,7 +215,8 @@ def pipeline(config: dict[str, Any], home: str | None = None, force: bool = Fals
     counts = {"sources": 0, "candidates": 0, "mine_rejects": 0, "built": 0,
               "validated": 0, "build_rejects": 0, "validate_rejects": 0, "skipped": 0}
     # Prefect's own SIGTERM handler unwinds the flow for ~10 s; ours stops it in about one.
-    with (lifecycle.stop_on_signals(), Catalog.open(settings.catalog_dir, store=settings.catalog) as catalog,
+    with (lifecycle.stop_on_signals(), lifecycle.reclaiming(DOCKER_LIMIT),
+          Catalog.open(settings.catalog_dir, store=settings.catalog) as catalog,
           Ingest.open(catalog, settings.catalog) as ingest):
         opened_at = catalog.version()
         processed = set() if force else _processed(catalog)

@@ -82,3 +82,43 @@ def test_a_slot_held_by_a_killed_run_is_handed_back_and_its_server_dies_with_it(
     assert figures["during"] == 1 and figures["after"] == 0
     # handed back after one wait for a slot (WAIT_S = 10 s), not after the 60 s lease, nor never
     assert figures["waited_s"] < 30
+
+
+RUN_WITH_WORKERS = textwrap.dedent("""
+    import json, os, subprocess, sys, textwrap
+    from envmine.flows import lifecycle
+    from prefect.client.orchestration import get_client
+    from prefect.server.api.server import SubprocessASGIServer
+    lifecycle.own_server(lifecycle.start_tied_server())
+    with get_client(sync_client=True) as client:
+        client.upsert_global_concurrency_limit_by_name("envmine-docker", 1)
+    env = {**os.environ, "PREFECT_API_URL": SubprocessASGIServer._instances[None].api_url}  # workers reach this run's server
+    dead = subprocess.run([sys.executable, "-c", sys.argv[1]], env=env, capture_output=True, text=True)
+    with get_client(sync_client=True) as client:
+        held = client.read_global_concurrency_limit_by_name("envmine-docker").active_slots
+    with lifecycle.reclaiming("envmine-docker", every_s=1.0):
+        alive = subprocess.run([sys.executable, "-c", sys.argv[2]], env=env, capture_output=True, text=True)
+    print(json.dumps({"dead": [dead.returncode, dead.stdout, dead.stderr[-1500:]], "held_after_death": held,
+                      "alive": [alive.returncode, alive.stdout, alive.stderr[-1500:]]}))
+""")
+WORKER_HOLDS_AND_DIES = HOLD_AND_DIE.replace("lifecycle.own_server(lifecycle.start_tied_server())\n", "").replace(
+    '    client.upsert_global_concurrency_limit_by_name("envmine-docker", 1)\n', "    pass\n")
+WORKER_ACQUIRES = ACQUIRE.replace("lifecycle.own_server(lifecycle.start_tied_server())\n", "")
+
+
+def test_a_slot_held_by_a_dead_worker_is_handed_back_while_the_run_goes_on(tmp_path):
+    """Workers (processes on the run's server, as Ray's and Dask's are) cannot reclaim slots;
+    the run that owns the server does, during the run: the next worker gets the only slot
+    once the dead one's lease is gone, not when the run ends."""
+    home = tmp_path / "prefect"
+    run = subprocess.run([sys.executable, "-c", RUN_WITH_WORKERS, WORKER_HOLDS_AND_DIES, WORKER_ACQUIRES],
+                         env=_env(home), capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-2000:]
+    result = json.loads(run.stdout.strip().splitlines()[-1])
+    assert result["dead"][0] == -9 and "HOLDING" in result["dead"][1], result["dead"][2]
+    assert result["alive"][0] == 0, result["alive"][2]
+    figures = json.loads(result["alive"][1].strip().splitlines()[-1])
+    print(json.dumps(figures))
+    assert result["held_after_death"] == 1  # nobody hands it back by itself
+    assert figures["during"] == 1 and figures["after"] == 0
+    assert figures["waited_s"] < 30  # its holder was found dead before its 60 s lease lapsed
