@@ -128,3 +128,48 @@ def test_a_spec_naming_an_unknown_hook_is_refused_with_the_known_ones():
     data = load_language("python").model_dump() | {"hook": "pyton"}
     with pytest.raises(ValueError, match="unknown hook 'pyton'; known: python"):
         LanguageSpec.model_validate(data)
+
+
+HOOK = '''\
+from envmine.languages.hooks import HookPlan, PlanError
+from envmine.reasons import Reason
+
+
+def referenced_files(files):
+    return [line.split(" ", 1)[1] for line in files.get("toy.deps", "").splitlines() if line.startswith("include ")]
+
+
+def plan(files, suite):
+    names = [line for text in files.values() for line in text.splitlines() if line.startswith("dep ")]
+    if any(line.endswith("@git") for line in names):
+        raise PlanError(Reason.dependency_source_unreachable, "a git dependency")
+    deps = sorted(line.split(" ", 1)[1] for line in names)
+    return HookPlan(context={"deps": deps}, files={"deps.txt": "".join(f"{d}\\n" for d in deps)},
+                    facts={"toy_deps": ",".join(deps), "suite": suite})
+'''
+
+
+def test_a_hook_at_a_dotted_path_reads_what_only_its_manifests_say(toy_dir, tmp_path, monkeypatch):
+    plugin = tmp_path / "plugins" / "toyplug"
+    plugin.mkdir(parents=True)
+    (plugin / "__init__.py").write_text("")
+    (plugin / "hook.py").write_text(HOOK)
+    monkeypatch.syspath_prepend(str(plugin.parent))
+    spec = TOY.replace('runner = "node_test"\n', 'runner = "node_test"\nhook = "toyplug.hook"\nread_files = ["toy.deps"]\n', 1)
+    spec = spec.replace('install = ["jq -e .name toy.json"]', 'install = ["echo {{ deps | join(\' \') }}"]')
+    (toy_dir / "toy.toml").write_text(spec)
+    load_language.cache_clear()
+    files = {**FILES, "toy.deps": "dep b\ninclude more/deps\n", "more/deps": "dep a\n"}
+    repo, sha = _repo(tmp_path / "src", files)
+    planned = plan_env(_candidate(repo, sha), Settings(home=tmp_path / "home"))
+    assert isinstance(planned, EnvSpec), planned
+    repo_layer = planned.layers[2]
+    assert repo_layer.context_files["files/deps.txt"] == "a\nb\n"
+    assert "COPY --chown=envmine:envmine files/deps.txt /opt/envmine/deps.txt" in repo_layer.dockerfile
+    assert "RUN echo a b" in repo_layer.dockerfile
+    assert (planned.toolchain["toy_deps"], planned.toolchain["suite"]) == ("a,b", "trixie")
+
+    repo, sha = _repo(tmp_path / "src2", {**files, "more/deps": "dep a@git\n"})
+    reject = plan_env(_candidate(repo, sha), Settings(home=tmp_path / "home"))
+    assert isinstance(reject, Reject)
+    assert (reject.reason, reject.detail) == ("dependency_source_unreachable", "a git dependency")
