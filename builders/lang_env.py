@@ -81,15 +81,17 @@ def matches_glob(pattern: str, path: str) -> bool:
 
 
 def wanted_files(spec: LanguageSpec, paths: list[str]) -> list[str]:
-    """Paths whose text `plan_language` reads: files the spec's rules, checks and manifests name."""
+    """Paths whose text `plan_language` reads: files the spec's rules, checks and manifests name
+    (at most MAX_READ_FILES), and every file its hook's `read_files` name (the hook's reading
+    must not depend on how many other files a tree has)."""
     patterns = [r.file for fw in spec.frameworks for r in fw.detect if r.contains]
     patterns += [u.rule.file for u in spec.unreachable if u.rule.contains]
     patterns += [c.file for c in spec.dependency_checks]
     patterns += [m for fw in spec.frameworks for m in fw.manifests]
     patterns += [o.file for fw in spec.frameworks for o in fw.test_options]
-    patterns += spec.read_files
-    wanted = [p for p in paths if any(matches_glob(pat, p) for pat in patterns)]
-    return sorted(wanted)[:MAX_READ_FILES]
+    wanted = sorted(p for p in paths if any(matches_glob(pat, p) for pat in patterns))[:MAX_READ_FILES]
+    hooked = [p for p in paths if any(matches_glob(pat, p) for pat in spec.read_files)]
+    return sorted({*wanted, *hooked})
 
 
 def rule_matches(rule: FileRule, paths: list[str], files: dict[str, str]) -> bool:

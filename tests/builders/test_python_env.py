@@ -194,3 +194,9 @@ def test_setup_py_string_and_tuple_values():
     assert env.extras == ["testing"]
     assert env.requirements == ["attrs", "hypothesis", "pytest", "six"]
     assert env.classifier_max == "3.14" and env.notes == []
+
+
+def test_every_file_the_python_hook_reads_is_read_however_many_requirement_files_a_tree_has():
+    paths = [f"requirements/py{n:03d}.txt" for n in range(100)] + ["setup.py", "setup.cfg", "src/m.py"]
+    wanted = wanted_files(load_language("python"), paths)
+    assert len(wanted) == 102 and wanted[-2:] == ["setup.cfg", "setup.py"]
