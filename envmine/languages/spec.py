@@ -69,11 +69,13 @@ class Framework(_Strict):
     """Result parser name (see `envmine.validators.parsers.PARSERS`)."""
     detect: list[FileRule] = Field(default_factory=list)
     install: list[str] | None = None
-    """Shell commands (Jinja: `as_of`) run in /testbed as the sandbox user in the repo layer,
-    with network, over the manifests only; None: the language's `install`."""
+    """Shell commands (Jinja: `as_of`, and the hook's context) run in /testbed as the sandbox
+    user in the repo layer, with network, over the manifests (and the hook's files, in
+    /opt/envmine) only; None: the language's `install`. A command that renders to nothing is
+    left out."""
     prepare: list[str] | None = None
-    """Shell commands (Jinja: `as_of`, `test_options`) run in /testbed as the sandbox user in
-    the task layer, over the full source at the base commit, with network: the project's own
+    """Shell commands (Jinja: `as_of`, `test_options`, and the hook's context) run in /testbed
+    as the sandbox user in the task layer, over the full source at the base commit, with network: the project's own
     build steps, fetch what the manifests alone cannot (plugins, crates of path members) and
     compile once so offline test runs only rebuild what a patch touches; None: the
     language's `prepare`."""
