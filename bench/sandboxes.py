@@ -2,7 +2,7 @@
 `docker run --rm` loop of the same image and command, with and without a warm pool, on one
 Docker engine and on two; and a tiny pipeline's run time on one engine and on two.
 
-    .venv/bin/python bench/sandboxes.py [--seconds 10] [--workers 4] [--rounds 2] [--pipeline] [--one-engine]
+    .venv/bin/python bench/sandboxes.py [--seconds 10] [--workers 4] [--rounds 2] [--pipeline] [--one-engine] [--cpu N]
 
 Every mode runs `--workers` loops at once for `--seconds` and counts the sandboxes that
 finished inside the window (a sandbox: start from the image, run the command, remove), in
@@ -142,6 +142,34 @@ def throughput(image: str, workers: int, seconds: float, rounds: int, second: Do
     return {name: sum(c) / len(c) * 10 / seconds for name, c in counts.items()}
 
 
+def machine_busy_s() -> float:
+    """CPU-seconds every process on this machine has used since boot (/proc/stat)."""
+    fields = [int(v) for v in open("/proc/stat").readline().split()[1:]]
+    return (sum(fields) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")  # less idle and iowait
+
+
+def cpu_per_sandbox(image: str, count: int, rounds: int) -> dict[str, float]:
+    """Milliseconds of the machine's CPU per sandbox, one at a time (engine, containerd, runc,
+    the CLI or this process: everything), for the raw loop, envmine's sandbox, and envmine's
+    sandbox without its exec (start and remove only), alternating over `rounds`."""
+    backend = engine.DockerBackend()
+
+    def no_exec(_: int) -> None:
+        with sandbox(image, Limits(), backend=backend):
+            pass
+    modes = {"raw docker run": raw(image, [DEFAULT.url]), "envmine": envmine(image, [DEFAULT]),
+             "envmine without its exec": no_exec}
+    spent: dict[str, list[float]] = {name: [] for name in modes}
+    for _ in range(rounds):
+        for name, one in modes.items():
+            one(0)  # warm
+            before = machine_busy_s()
+            for _ in range(count):
+                one(0)
+            spent[name].append((machine_busy_s() - before) / count * 1000)
+    return {name: round(sum(v) / len(v), 1) for name, v in spent.items()}
+
+
 FIXES = 4
 
 
@@ -170,6 +198,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2, help="0: no throughput figures")
     parser.add_argument("--pipeline", action="store_true")
     parser.add_argument("--one-engine", action="store_true", help="skip the second dockerd")
+    parser.add_argument("--cpu", type=int, default=0, metavar="N",
+                        help="also the machine's CPU per sandbox, N sandboxes a mode and round, one at a time")
     args = parser.parse_args()
     image = image_tag()
     second = None
@@ -190,6 +220,9 @@ def main() -> None:
             report = {"per_10s": {k: round(v, 1) for k, v in rates.items()},
                       "envmine_vs_raw": round(rates["envmine"] / rates["raw docker run"], 2),
                       "warm_vs_raw": round(rates["envmine + warm pool"] / rates["raw docker run"], 2)}
+            print(json.dumps(report, indent=2), flush=True)
+        if args.cpu:
+            report["cpu_ms_per_sandbox"] = cpu_per_sandbox(image, args.cpu, max(args.rounds, 1))
             print(json.dumps(report, indent=2), flush=True)
         if args.pipeline:
             report["pipeline_1_host"] = pipeline_time([])  # the default: no hosts configured
