@@ -5,8 +5,9 @@ Each maker returns the repository path; the second commit is the candidate under
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
+
+from envmine.git import git as run_git
 
 PYPROJECT = """\
 [build-system]
@@ -59,8 +60,7 @@ def git(repo: Path, *args: str) -> str:
            "GIT_COMMITTER_NAME": "Dev", "GIT_COMMITTER_EMAIL": "dev@example.com",
            "GIT_AUTHOR_DATE": "2026-01-01T00:00:00Z", "GIT_COMMITTER_DATE": "2026-01-01T00:00:00Z",
            "PATH": "/usr/bin:/bin:/usr/local/bin", "HOME": str(repo)}
-    return subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True,
-                          text=True, env=env).stdout.strip()
+    return run_git(list(args), cwd=repo, env=env).stdout.strip()
 
 
 def _write(repo: Path, files: dict[str, str]) -> None:
