@@ -142,12 +142,6 @@ def resolved_dependencies(tag: str, path: str = FREEZE_PATHS["repo"]) -> list[st
     return [line for line in (data or b"").decode().splitlines() if line.strip()]
 
 
-def layer_added_bytes(spec: EnvSpec, layer: str = "task") -> int:
-    """Bytes that `layer` adds over its parent (image size difference); both must exist."""
-    target = next(item for item in spec.layers if item.name == layer)
-    return engine.image_size(target.tag) - engine.image_size(target.parent or "")
-
-
 def _extra_context(spec: EnvSpec, layer: LayerSpec, settings: Settings) -> dict[str, bytes]:
     """Binary context that the tag does not hash directly: /testbed (named by repo + commit)."""
     if layer.name != "task":
