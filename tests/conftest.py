@@ -54,9 +54,7 @@ def prefect_harness():
 
 
 @pytest.fixture(scope="session")
-def second_engine():
-    """A second Docker engine beside the default one (its own dockerd, socket, data root and
-    bridge; see envmine/testing/second_engine.py), shut down and removed after the session."""
+def _second_engine_process():
     from envmine.testing import second_engine as engines
 
     if why := engines.why_not():
@@ -65,3 +63,12 @@ def second_engine():
     engine.start()
     yield engine
     engine.stop()
+
+
+@pytest.fixture
+def second_engine(_second_engine_process):
+    """A second Docker engine beside the default one (its own dockerd, socket, data root and
+    bridge; see envmine/testing/second_engine.py), started once a session, started again for
+    the next test when one crashed it, shut down and removed after the session."""
+    _second_engine_process.ensure_up()
+    return _second_engine_process

@@ -51,6 +51,15 @@ class SecondEngine:
                 time.sleep(0.5)
         raise RuntimeError(f"second dockerd did not answer in {START_S}s: {self.log_tail()}")
 
+    def ensure_up(self) -> None:
+        """Start it again when an earlier test crashed it (`kill`), its containers removed, so
+        each test finds a live engine that runs nothing."""
+        if self.proc and self.proc.poll() is None:
+            return
+        self.start()
+        for container in docker.DockerClient(base_url=self.host.url, version="auto", timeout=60).containers.list(all=True):
+            container.remove(force=True)
+
     def kill(self) -> None:
         """SIGKILL the engine, as a crashed host: its socket stops answering at once."""
         if self.proc and self.proc.poll() is None:
