@@ -246,6 +246,13 @@ def test_jvm_languages_share_one_toolchain_image():
     ("rust", "error: rustc 1.85.1 is not supported by the following package:\n  home@0.5.12 requires rustc 1.88",
      Reason.dependency_needs_newer_toolchain),
     ("rust", "error: feature `edition2024` is required", Reason.toolchain_unavailable),
+    # A registry crate whose code the installed rustc calls unstable (serde_json's dev
+    # dependencies, resolved for rustc 1.85), with the colour codes of a Docker build log.
+    ("rust", "   Compiling ar_archive_writer v0.5.1\n\x1b[0m\x1b[91merror[E0658]: `let` expressions in this position"
+     " are unstable\n   \x1b[0m\x1b[91m--> /home/envmine/.cargo/registry/src/index.crates.io-1949cf8c6b5b557f/"
+     "ar_archive_writer-0.5.1/src/coff_import_file.rs:141:12\n", Reason.dependency_needs_newer_toolchain),
+    # The same error in the project's own code is the project's: a plain build failure.
+    ("rust", "error[E0658]: `let` expressions in this position are unstable\n   --> src/lib.rs:3:8\n", None),
     ("go", "go: github.com/a/b@v1.4.0 requires go >= 1.25.0 (running go 1.24.4; GOTOOLCHAIN=local)",
      Reason.dependency_needs_newer_toolchain),
     ("go", "go: go.mod requires go >= 1.26 (running go 1.24.4; GOTOOLCHAIN=local)", Reason.toolchain_unavailable),
