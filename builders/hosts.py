@@ -78,6 +78,11 @@ def place(spec: EnvSpec, settings: Settings) -> DockerHost | None:
         preferred = min((h for h, (d, _) in seen.items() if d == depth), key=lambda h: seen[h][1])
     else:
         preferred = max(seen, key=lambda h: _rendezvous(spec.repo, h))
+    return _spill(seen, preferred)
+
+
+def _spill(seen: dict[DockerHost | None, tuple[int, int]], preferred: DockerHost | None) -> DockerHost | None:
+    """`preferred`, or the idlest surveyed host when `preferred` runs SPILL more sandboxes."""
     idlest = min(seen, key=lambda h: seen[h][1])
     return idlest if seen[preferred][1] - seen[idlest][1] >= SPILL else preferred
 
@@ -94,11 +99,10 @@ def place_image(image: str, settings: Settings) -> DockerHost | None:
     if not holders:
         raise EngineError(f"no live Docker host holds {image}")
     preferred = min(holders, key=lambda h: seen[h][1])
-    idlest = min(seen, key=lambda h: seen[h][1])
-    if seen[preferred][1] - seen[idlest][1] < SPILL:
-        return preferred
-    move_images([image], preferred, idlest, settings.docker.registry)
-    return idlest
+    chosen = _spill(seen, preferred)
+    if chosen != preferred:
+        move_images([image], preferred, chosen, settings.docker.registry)
+    return chosen
 
 
 def _survey(host: DockerHost | None, tags: list[str]) -> tuple[int, int] | None:
