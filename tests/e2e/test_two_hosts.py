@@ -10,6 +10,7 @@ import time
 import docker
 import pytest
 import requests
+import urllib3
 
 from envmine.config import RunConfig, SourceConfig
 from envmine.flows.pipeline import run_pipeline
@@ -23,24 +24,27 @@ KILL_WITHIN_S = 600
 
 
 class Killer(threading.Thread):
-    """Kills the second engine a second after the first container appears on it (work was
-    placed there and is under way); records what it saw."""
+    """Kills the second engine the moment the first container of this run is created on it:
+    work was placed there and is under way, and none of it can have finished yet (a candidate
+    needs a container before it has a verdict); records what it saw."""
 
     def __init__(self, second):
         super().__init__(daemon=True)
         self.second, self.seen, self.killed_at = second, [], None
+        self.since = time.time()  # containers earlier tests left on this engine are not this run's
 
     def run(self) -> None:
-        engine = docker.DockerClient(base_url=self.second.host.url, version="auto", timeout=10)
         deadline = time.monotonic() + KILL_WITHIN_S
         while time.monotonic() < deadline and not self.seen:
             try:
-                self.seen = [c.name for c in engine.containers.list(all=True)]
-            except (docker.errors.DockerException, requests.exceptions.RequestException):
-                pass  # not answering yet
-            time.sleep(0.2)
+                engine = docker.DockerClient(base_url=self.second.host.url, version="auto", timeout=5)
+                created = engine.events(decode=True, since=f"{self.since:.6f}",
+                                        filters={"type": "container", "event": "create"})
+                self.seen = [next(created)["Actor"]["Attributes"].get("name", "")]
+            except (docker.errors.DockerException, requests.exceptions.RequestException, OSError,
+                    urllib3.exceptions.HTTPError):
+                time.sleep(0.2)  # not answering yet, or no container within the read timeout
         if self.seen:
-            time.sleep(1.0)
             self.second.kill()
             self.killed_at = time.monotonic()
 
