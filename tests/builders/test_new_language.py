@@ -126,7 +126,7 @@ def test_an_extra_folder_cannot_redefine_a_shipped_language(toy_dir):
 
 def test_a_spec_naming_an_unknown_hook_is_refused_with_the_known_ones():
     data = load_language("python").model_dump() | {"hook": "pyton"}
-    with pytest.raises(ValueError, match="unknown hook 'pyton'; known: python"):
+    with pytest.raises(ValueError, match="unknown hook 'pyton'; known: node, python"):
         LanguageSpec.model_validate(data)
 
 

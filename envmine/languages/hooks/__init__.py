@@ -18,7 +18,7 @@ from typing import Protocol
 
 from envmine.reasons import Reason
 
-HOOKS = {"python": "envmine.languages.hooks.python"}
+HOOKS = {"python": "envmine.languages.hooks.python", "node": "envmine.languages.hooks.node"}
 """Registered hook names -> modules (imported when a plan first needs one)."""
 
 
