@@ -575,6 +575,10 @@ def test_npm_lifecycle_scripts_run_in_the_task_layer_over_the_sources():
     ("c", "option(ZLIB_BUILD_TESTING \"\" OFF)\noption(gtest_force_shared_crt \"\" OFF)\nenable_testing()\n",
      "-DBUILD_TESTING=ON -DZLIB_BUILD_TESTING=ON"),
     ("c", "enable_testing()\nadd_test(NAME a COMMAND a)\n", "-DBUILD_TESTING=ON"),
+    # jansson: its option turns the tests off; ON would hide them ("No tests were found!!!")
+    ("c", 'option(JANSSON_WITHOUT_TESTS "Don\'t build tests" OFF)\nif (NOT JANSSON_WITHOUT_TESTS)\n'
+     '  option(JANSSON_TEST_WITH_VALGRIND "valgrind" OFF)\n  ENABLE_TESTING()\nendif()\n'
+     'option(X_DISABLE_TESTS "" OFF)\noption(Y_NO_TESTS "" OFF)\noption(SKIP_TESTS "" OFF)\n', "-DBUILD_TESTING=ON"),
 ])
 def test_cmake_options_that_hide_tests_are_turned_on_at_configure(language, cmakelists, configure):
     plan = plan_language(load_language(language), ["CMakeLists.txt"], {"CMakeLists.txt": cmakelists})
