@@ -213,8 +213,20 @@ def _grade_tests(before_runs: list[TestRun], after_runs: list[TestRun], base: Te
     if not fail_to_pass:
         verdict.reason = Reason.flaky if flaky else Reason.no_fail_to_pass
         verdict.detail = (f"only flaky tests fail before and pass after: {flaky[:5]}" if flaky
-                          else "no test fails before and passes after")
+                          else _no_fail_to_pass_detail(pass_to_pass, changed))
     return verdict
+
+
+def _no_fail_to_pass_detail(pass_to_pass: list[str], changed: set[str]) -> str:
+    """Why no test is FAIL_TO_PASS, for the analyst: the tests the patch touches pass before
+    already, or none of the tests that ran is one the test patch adds or changes (its tests
+    did not run, or it changes no test)."""
+    touched = sorted(changed.intersection(pass_to_pass))
+    if touched:
+        return (f"no test fails before and passes after: the {len(touched)} that the test patch adds or "
+                f"changes pass before too ({', '.join(touched[:5])})")
+    return (f"no test fails before and passes after: {len(pass_to_pass)} pass in both, none of them one "
+            "that the test patch adds or changes")
 
 
 def _before_status(test: str, before_runs: list[TestRun]) -> TestStatus | None:

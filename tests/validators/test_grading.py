@@ -104,6 +104,11 @@ def test_same_tree_before_and_after_has_no_fail_to_pass():
     verdict = grade(run("fix.after"), [run("fix.after_2")])
     assert verdict.reason == Reason.no_fail_to_pass
     assert verdict.pass_to_pass == ["tests/test_add.py::test_add", "tests/test_add.py::test_add_zero", *P2P]
+    assert verdict.detail == ("no test fails before and passes after: 5 pass in both, none of them one "
+                              "that the test patch adds or changes")
+    touched = grade(run("fix.after"), [run("fix.after_2")], changed=["tests/test_add.py::test_add", "gone"])
+    assert touched.detail == ("no test fails before and passes after: the 1 that the test patch adds or "
+                              "changes pass before too (tests/test_add.py::test_add)")
 
 
 def test_patch_that_failed_to_apply():
