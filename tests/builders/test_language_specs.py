@@ -609,3 +609,20 @@ def test_rust_resolves_versions_the_installed_rustc_supports_and_honours_cargo_l
             '\\"[^\\"]*\\"/\\1\\"$rustc_version\\"/" $manifests; cargo generate-lockfile; rc=$?; '
             'git checkout -q -- $manifests; [ $rc = 0 ] && cargo fetch; fi') in plan.prepare[0]
     assert plan.prepare[1] == "cargo test --offline --no-run"
+
+
+@pytest.mark.parametrize(("language", "cmakelists", "packages"), [
+    # spdlog: tests/CMakeLists.txt takes a packaged Catch2 3, else downloads it at configure time
+    ("cpp", {"CMakeLists.txt": "option(SPDLOG_BUILD_TESTS \"\" OFF)\nenable_testing()\n",
+             "tests/CMakeLists.txt": "find_package(PkgConfig)\nfind_package(Catch2 3 QUIET)\n"
+                                     "if(NOT Catch2_FOUND)\n  include(FetchContent)\nendif()\n"}, ["catch2"]),
+    ("cpp", {"CMakeLists.txt": "FIND_PACKAGE(ZLIB REQUIRED)\nfind_package( doctest )\nenable_testing()\n"},
+     ["doctest-dev", "zlib1g-dev"]),
+    ("c", {"CMakeLists.txt": "find_package(cmocka 1.1 REQUIRED)\nfind_package(Threads)\nenable_testing()\n"},
+     ["libcmocka-dev"]),
+    # a name Debian has no mapping for is the configure step's to find (no reject at plan)
+    ("c", {"CMakeLists.txt": "find_package(SomethingRare REQUIRED)\nenable_testing()\n"}, []),
+])
+def test_cmake_find_package_names_come_from_debian(language, cmakelists, packages):
+    plan = plan_language(load_language(language), sorted(cmakelists), cmakelists)
+    assert plan.packages == packages
