@@ -599,4 +599,40 @@ C_TEST_OPTION = LangRepo(
     pass_to_pass=C.pass_to_pass,
 )
 
-ECOSYSTEM_CASES: dict[str, LangRepo] = {c.name: c for c in (JS_LIFECYCLE, RUST_MSRV, C_TEST_OPTION)}
+# A mocha project whose tests are where its own `npm test` says (behind `npm run`, with a
+# --require that sets up what the specs use), not in mocha's default ./test/*.js, where a
+# script that is not a spec would crash the run.
+_MOCHA_PACKAGE = """{
+  "name": "calc-mocha",
+  "version": "1.0.0",
+  "private": true,
+  "scripts": {"lint": "node -e 0", "test": "npm run lint && npm run test:unit",
+              "test:unit": "mocha --require test/setup.js --reporter dot 'test/unit/**/*.spec.js'"},
+  "devDependencies": {"mocha": "10.8.2"}
+}
+"""
+_MOCHA_SPEC = ("const assert = require('assert');\nconst { abs, max } = require('../../../src/calc');\n\n"
+               "describe('calc', () => {\n  it('max picks the larger', () => {\n"
+               "    assert.strictEqual(max(2, 3), globalThis.expectedMax);\n  });\n%s});\n")
+
+JS_MOCHA_SCRIPT = LangRepo(
+    language="javascript",
+    name="javascript-mocha-script",
+    network=True,
+    initial={
+        "package.json": _MOCHA_PACKAGE,
+        "src/calc.js": JAVASCRIPT.initial["src/calc.js"],
+        "test/setup.js": "globalThis.expectedMax = 3;\n",
+        "test/fixtures-server.js": "throw new Error('not a spec: mocha must not load this file');\n",
+        "test/unit/math/calc.spec.js": _MOCHA_SPEC % "",
+    },
+    fix={
+        "src/calc.js": JAVASCRIPT.fix["src/calc.js"],
+        "test/unit/math/calc.spec.js": _MOCHA_SPEC % "  it('abs of a negative number', () => {\n"
+                                       "    assert.strictEqual(abs(-4), 4);\n  });\n",
+    },
+    fail_to_pass=["test/unit/math/calc.spec.js > calc > abs of a negative number"],
+    pass_to_pass=["test/unit/math/calc.spec.js > calc > max picks the larger"],
+)
+
+ECOSYSTEM_CASES: dict[str, LangRepo] = {c.name: c for c in (JS_LIFECYCLE, RUST_MSRV, C_TEST_OPTION, JS_MOCHA_SCRIPT)}

@@ -93,7 +93,8 @@ def _validated(case: LangRepo, settings: Settings, tmp_path: Path):
 def test_builds_the_way_the_ecosystem_expects(name: str, settings: Settings, tmp_path: Path) -> None:
     """Issue 10: npm lifecycle scripts (a `prepare` that needs the sources, a `postinstall` that
     needs the network), no Cargo.lock with a dependency whose newest release needs a newer
-    rustc, and a CMake project whose tests hide behind an option."""
+    rustc, a CMake project whose tests hide behind an option, and a mocha project whose tests
+    are where its own `npm test` says."""
     spec, builds, _ = _validated(ECOSYSTEM_CASES[name], settings, tmp_path)
     task = spec.layers[-1]
     if name == "javascript-lifecycle":
@@ -105,6 +106,9 @@ def test_builds_the_way_the_ecosystem_expects(name: str, settings: Settings, tmp
         lock = engine.read_image_file(task.tag, "/testbed/Cargo.lock").decode()
         assert 'name = "home"\nversion = "0.5.11"\n' in lock
         assert "home v0.5.11" in builds[3].resolved
+    elif name == "javascript-mocha-script":
+        assert spec.test_command.startswith(
+            "npx --no-install mocha --require test/setup.js 'test/unit/**/*.spec.js' --reporter json")
     else:
         assert "-DBUILD_TESTING=ON -DCALC_BUILD_TESTS=ON" in task.dockerfile
 
