@@ -626,3 +626,18 @@ def test_rust_resolves_versions_the_installed_rustc_supports_and_honours_cargo_l
 def test_cmake_find_package_names_come_from_debian(language, cmakelists, packages):
     plan = plan_language(load_language(language), sorted(cmakelists), cmakelists)
     assert plan.packages == packages
+
+
+@pytest.mark.parametrize(("test_files", "selection"), [
+    # gson: the task's tests are in module gson; test-jpms (protobuf-maven-plugin) is left out
+    (["gson/src/test/java/com/google/gson/A.java", "gson/src/test/java/B.java"],
+     """pl=""; for m in 'gson' ; do [ -f "$m/pom.xml" ] && pl="$pl,$m"; done; """),
+    # a test of the root module builds the whole reactor
+    (["src/test/java/A.java", "gson/src/test/java/B.java"], 'pl=""; '),
+])
+def test_maven_builds_and_tests_only_the_modules_of_the_tasks_tests(test_files, selection):
+    plan = plan_language(load_language("java"), ["pom.xml", "gson/pom.xml", "test-jpms/pom.xml"],
+                         {"pom.xml": "<project/>"}, test_files=test_files)
+    run = 'mvn -fae clean test ${pl:+-pl "${pl#,}" -am} -Dmaven.test.failure.ignore=true -DskipTests=false'
+    assert plan.prepare[0].startswith(selection + run)
+    assert plan.test_command.startswith(selection + 'rc=0; mvn -o -fae clean test ${pl:+-pl "${pl#,}" -am}')
