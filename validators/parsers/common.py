@@ -72,11 +72,17 @@ def json_lines(text: str):
 
 
 def load_json(text: str) -> dict:
-    """The JSON object in `text`, skipping anything printed before it; ValueError if none."""
-    start = text.find("{")
-    if start < 0:
-        raise ValueError("no JSON object in the report")
-    report = json.loads(text[start:])
-    if not isinstance(report, dict):
-        raise ValueError("the report is not a JSON object")
-    return report
+    """The report's JSON object: the whole text, or, where a runner's output surrounds it
+    (mocha < 9 prints its report on stdout, among what the tests print), the last object that
+    starts a line. ValueError if there is none."""
+    first = text.find("{")
+    line_starts = [m.start() + 1 for m in re.finditer(r"\n\{", text)]
+    decoder = json.JSONDecoder()
+    for start in [*reversed(line_starts), *([first] if first >= 0 else [])]:
+        try:
+            report, _ = decoder.raw_decode(text, start)
+        except ValueError:
+            continue
+        if isinstance(report, dict):
+            return report
+    raise ValueError("no JSON object in the report")

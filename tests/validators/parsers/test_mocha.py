@@ -29,5 +29,12 @@ def test_json_printed_on_stdout_after_console_output():
     assert parse_mocha_json(text) == {"t.js > s > a": P}
 
 
+def test_stdout_report_among_output_with_braces_before_and_after():
+    # mocha 8 on stdout: a test printed an object before the report, the process a line after
+    text = ('{"note": "printed by a test"}\nserver {port: 1}\n{\n  "stats": {},\n  "passes": [{"title": "a", '
+            '"fullTitle": "s a", "file": "/testbed/t.js"}],\n  "failures": []\n}\nclosing {handles}\n')
+    assert parse_mocha_json(text) == {"t.js > s > a": P}
+
+
 def test_registry_name():
     assert get_parser("mocha") is parse_mocha_json
