@@ -264,6 +264,10 @@ def test_jvm_languages_share_one_toolchain_image():
      "src/a.ts(1,1): error TS2304\nenvmine: lifecycle script prepare failed\n", Reason.build_failed),
     ("javascript", "npm error code E404\nnpm error 404 Not Found - GET https://registry.npmjs.org/nope", Reason.dependency_source_unreachable),
     ("go", "go: example.com/x@v1.0.0: unrecognized import path \"example.com/x\"", Reason.dependency_source_unreachable),
+    # javapoet: its error-prone javac 9 cannot read JDK 21's class files
+    ("java", "[ERROR] /testbed/src/main/java/com/squareup/javapoet/CodeWriter.java:[18,15] cannot access "
+     "java.io.IOException\n  bad class file: /modules/java.base/java/io/IOException.class\n"
+     "    class file has wrong version 65.0, should be 53.0\n", Reason.toolchain_unavailable),
     ("go", "all fine", None),
 ])
 def test_build_failures_are_classified_by_the_spec(language, log, reason):
