@@ -284,10 +284,10 @@ def _by_state(runs: list[TestRun]) -> tuple[list[TestRun], list[TestRun], TestRu
 
 
 def _changed_ids(candidate: Candidate, settings: Settings, runs: list[TestRun]) -> list[str]:
-    """The test ids the test patch adds or changes, looked up only when some test has no
-    verdict before (the only tests whose grade depends on it)."""
-    befores, afters, _ = _by_state(runs)
-    if any(run_problem(run) for run in afters) or not needs_base(befores, afters):
+    """The test ids the test patch adds or changes: the grade of a test with no verdict before
+    hangs on them, and a no_fail_to_pass reject says whether they passed before already."""
+    _, afters, _ = _by_state(runs)
+    if any(run_problem(run) for run in afters):
         return []
     return changed_test_ids(set().union(*(run.tests for run in afters)), changed_tests(candidate, settings))
 
