@@ -644,4 +644,5 @@ def test_maven_builds_and_tests_only_the_modules_of_the_tasks_tests(test_files, 
                          {"pom.xml": "<project/>"}, test_files=test_files)
     run = 'mvn -fae clean test ${pl:+-pl "${pl#,}" -am} -Dmaven.test.failure.ignore=true -DskipTests=false'
     assert plan.prepare[0].startswith(selection + run)
+    assert plan.prepare[1] == 'mvn -o -q clean ${pl:+-pl "${pl#,}" -am}'
     assert plan.test_command.startswith(selection + 'rc=0; mvn -o -fae clean test ${pl:+-pl "${pl#,}" -am}')
