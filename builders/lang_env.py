@@ -217,7 +217,7 @@ def plan_language(spec: LanguageSpec, paths: list[str], files: dict[str, str],
     prepare = render_commands(spec.prepare if framework.prepare is None else framework.prepare, **context)
     return LangPlan(
         language=spec.name, framework=framework.name, runner=override.runner or framework.runner,
-        test_command=render_snippet(command, **context).strip(),
+        test_command=(render_snippet(spec.before_tests, **context) + render_snippet(command, **context)).strip(),
         report_glob=override.report_glob or framework.report_glob,
         install=install, prepare=prepare,
         manifests=manifests, packages=sorted(packages), env={**framework.env, **override.env},

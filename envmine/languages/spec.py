@@ -228,6 +228,10 @@ class LanguageSpec(_Strict):
     """The task layer's prepare commands of frameworks that set none (see `Framework.prepare`)."""
     frameworks: list[Framework] = Field(default_factory=list)
     """Ways the tests run, first match wins."""
+    before_tests: str = ""
+    """Shell snippet (Jinja: the test command's context) run before every framework's test
+    command, in the same shell (JavaScript: the project's `pretest` script, which npm would run
+    before `npm test`, where it compiles the sources the tests import)."""
     hook: str = ""
     """Code for what only this language's manifests say (see `envmine.languages.hooks`): a
     registered name or a dotted module path; empty for none."""

@@ -601,17 +601,18 @@ C_TEST_OPTION = LangRepo(
 
 # A mocha project whose tests are where its own `npm test` says (behind `npm run`, with a
 # --require that sets up what the specs use), not in mocha's default ./test/*.js, where a
-# script that is not a spec would crash the run.
+# script that is not a spec would crash the run; and whose `pretest` builds what the specs
+# import (build/, not in git), as a TypeScript project compiles there.
 _MOCHA_PACKAGE = """{
   "name": "calc-mocha",
   "version": "1.0.0",
   "private": true,
-  "scripts": {"lint": "node -e 0", "test": "npm run lint && npm run test:unit",
+  "scripts": {"lint": "node -e 0", "pretest": "node scripts/build.js", "test": "npm run lint && npm run test:unit",
               "test:unit": "mocha --require test/setup.js --reporter dot 'test/unit/**/*.spec.js'"},
   "devDependencies": {"mocha": "10.8.2"}
 }
 """
-_MOCHA_SPEC = ("const assert = require('assert');\nconst { abs, max } = require('../../../src/calc');\n\n"
+_MOCHA_SPEC = ("const assert = require('assert');\nconst { abs, max } = require('../../../build/calc');\n\n"
                "describe('calc', () => {\n  it('max picks the larger', () => {\n"
                "    assert.strictEqual(max(2, 3), globalThis.expectedMax);\n  });\n%s});\n")
 
@@ -623,6 +624,10 @@ JS_MOCHA_SCRIPT = LangRepo(
         "package.json": _MOCHA_PACKAGE,
         "src/calc.js": JAVASCRIPT.initial["src/calc.js"],
         "test/setup.js": "globalThis.expectedMax = 3;\n",
+        # `pretest` "compiles" src/ into build/, which the specs import (git ignores build/)
+        "scripts/build.js": ("const fs = require('fs');\nfs.mkdirSync('build', { recursive: true });\n"
+                             "fs.copyFileSync('src/calc.js', 'build/calc.js');\n"),
+        ".gitignore": "build/\nnode_modules/\n",
         "test/fixtures-server.js": "throw new Error('not a spec: mocha must not load this file');\n",
         "test/unit/math/calc.spec.js": _MOCHA_SPEC % "",
     },

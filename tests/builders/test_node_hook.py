@@ -71,7 +71,7 @@ def test_an_unsafe_script_leaves_mocha_to_its_own_defaults():
 @pytest.mark.parametrize("text", ["", "not json", "[]", '{"scripts": ["mocha"]}', '{"scripts": {"test": 3}}'])
 def test_a_package_json_without_usable_scripts_gives_no_arguments(text):
     planned = node.plan({"package.json": text}, "")
-    assert (planned.context, planned.facts) == ({"script_args": {}}, {})
+    assert (planned.context, planned.facts) == ({"script_args": {}, "pretest": False}, {})
 
 
 def test_mocha_before_9_has_its_stdout_kept_as_the_report():
@@ -81,3 +81,16 @@ def test_mocha_before_9_has_its_stdout_kept_as_the_report():
     assert ("> /tmp/envmine-mocha.out; rc=$?; [ -s /tmp/envmine-results/mocha.json ] || "
             "cp /tmp/envmine-mocha.out /tmp/envmine-results/mocha.json;") in plan.test_command
     assert plan.test_command.endswith("exit $rc")
+
+
+@pytest.mark.parametrize("language", ["javascript", "typescript"])
+def test_the_projects_pretest_runs_before_the_tests_as_npm_test_would(language):
+    # yargs: `pretest` compiles the TypeScript that the mocha tests import from build/
+    manifest = {"scripts": {"pretest": "npm run compile -- -p tsconfig.test.json", "compile": "tsc",
+                            "test": "c8 mocha ./test/*.mjs"}, "devDependencies": {"mocha": "^10"}}
+    plan = plan_language(load_language(language), ["package.json"], {"package.json": json.dumps(manifest)})
+    assert plan.test_command.startswith("npm run pretest > /tmp/envmine-pretest.log 2>&1 || "
+                                        "tail -n 30 /tmp/envmine-pretest.log; npx --no-install mocha ./test/*.mjs ")
+    without = plan_language(load_language(language), ["package.json"],
+                            {"package.json": json.dumps({**manifest, "scripts": {"test": "mocha"}})})
+    assert without.test_command.startswith("npx --no-install mocha ")

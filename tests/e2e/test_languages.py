@@ -94,7 +94,7 @@ def test_builds_the_way_the_ecosystem_expects(name: str, settings: Settings, tmp
     """Issue 10: npm lifecycle scripts (a `prepare` that needs the sources, a `postinstall` that
     needs the network), no Cargo.lock with a dependency whose newest release needs a newer
     rustc, a CMake project whose tests hide behind an option, and a mocha project whose tests
-    are where its own `npm test` says."""
+    are where its own `npm test` says and import what its `pretest` builds."""
     spec, builds, _ = _validated(ECOSYSTEM_CASES[name], settings, tmp_path)
     task = spec.layers[-1]
     if name == "javascript-lifecycle":
@@ -108,6 +108,7 @@ def test_builds_the_way_the_ecosystem_expects(name: str, settings: Settings, tmp
         assert "home v0.5.11" in builds[3].resolved
     elif name == "javascript-mocha-script":
         assert spec.test_command.startswith(
+            "npm run pretest > /tmp/envmine-pretest.log 2>&1 || tail -n 30 /tmp/envmine-pretest.log; "
             "npx --no-install mocha --require test/setup.js 'test/unit/**/*.spec.js' --reporter json")
     else:
         assert "-DBUILD_TESTING=ON -DCALC_BUILD_TESTS=ON" in task.dockerfile

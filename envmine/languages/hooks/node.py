@@ -7,7 +7,9 @@ the wrong files or none. The hook follows `scripts.test` through `npm run`/`yarn
 references to the first command that starts the runner and hands its arguments to the spec's
 test command as `script_args[<runner>]`, less the options the test command sets itself
 (reporter, watch mode). package.json is untrusted: an argument with a shell character in it
-drops them all (the runner's own defaults and config file apply then).
+drops them all (the runner's own defaults and config file apply then). It also says whether
+the project has a `pretest` script (`pretest`), which npm runs before `npm test`: yargs and
+uuid compile their TypeScript there, and their tests import the compiled output.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ def referenced_files(files: dict[str, str]) -> list[str]:
 def plan(files: dict[str, str], suite: str) -> HookPlan:
     scripts = _scripts(files.get("package.json", ""))
     found = {runner: args for runner in RUNNERS if (args := script_args(scripts, runner)) is not None}
-    return HookPlan(context={"script_args": found},
+    return HookPlan(context={"script_args": found, "pretest": "pretest" in scripts},
                     facts={f"{runner}_args": args for runner, args in found.items() if args})
 
 
