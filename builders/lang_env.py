@@ -105,16 +105,18 @@ def rule_matches(rule: FileRule, paths: list[str], files: dict[str, str]) -> boo
 
 
 def choose_framework(spec: LanguageSpec, paths: list[str], files: dict[str, str],
-                     override: RepoOverride | None = None) -> Framework:
-    """The override's framework, else the first whose detect rules match (empty = default)."""
+                     override: RepoOverride | None = None, preferred: str = "") -> Framework:
+    """The override's framework, else `preferred` (what the hook read in the manifests: the
+    runner `npm test` starts) where its detect rules match, else the first that matches
+    (empty rules = default)."""
     if override and override.framework:
         try:
             return spec.framework(override.framework)
         except KeyError as exc:
             raise PlanError(Reason.install_unsupported, str(exc)) from None
-    for framework in spec.frameworks:
-        if not framework.detect or any(rule_matches(r, paths, files) for r in framework.detect):
-            return framework
+    detected = [f for f in spec.frameworks if not f.detect or any(rule_matches(r, paths, files) for r in f.detect)]
+    for framework in sorted(detected, key=lambda f: f.name != preferred):
+        return framework
     known = ", ".join(f.name for f in spec.frameworks)
     raise PlanError(Reason.install_unsupported, f"no {spec.name} test framework detected (known: {known})")
 
@@ -201,9 +203,9 @@ def plan_language(spec: LanguageSpec, paths: list[str], files: dict[str, str],
     Debian suite of the toolchain (the hook's default when empty)."""
     override = override or RepoOverride()
     check_unreachable(spec, paths, files)
-    framework = choose_framework(spec, paths, files, override)
-    packages = {*spec.repo_packages, *dependency_packages(spec, paths, files), *override.packages}
     hook = hook_plan(spec, files, suite)
+    framework = choose_framework(spec, paths, files, override, hook.framework)
+    packages = {*spec.repo_packages, *dependency_packages(spec, paths, files), *override.packages}
     test_files = list(test_files or [])
     if framework.runnable:  # the runner is given only the files it can run
         test_files = spec_test_files(spec, framework, test_files)

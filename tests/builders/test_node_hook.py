@@ -94,3 +94,34 @@ def test_the_projects_pretest_runs_before_the_tests_as_npm_test_would(language):
     without = plan_language(load_language(language), ["package.json"],
                             {"package.json": json.dumps({**manifest, "scripts": {"test": "mocha"}})})
     assert without.test_command.startswith("npx --no-install mocha ")
+
+
+@pytest.mark.parametrize(("scripts", "framework"), [
+    ({"test": "npm run lint && jest --coverage", "lint": "eslint ."}, "jest"),
+    ({"test": "node --test --enable-source-maps dist-node/test/*.js"}, "node-test"),
+    ({"test": "npm run unit", "unit": "vitest run"}, "vitest"),
+    ({"test": "xo && tsc --noEmit && ava"}, ""),  # got: ava is no framework here
+    ({"test": "npm run a", "a": "npm run test"}, ""),
+    ({}, ""),
+])
+def test_the_framework_is_the_runner_npm_test_starts(scripts, framework):
+    assert node.test_framework(scripts) == framework
+
+
+def test_the_runner_of_npm_test_wins_over_detection_order():
+    # uuid: a `jest` key (its examples) but `npm test` runs node's runner over the pretest build
+    manifest = {"scripts": {"pretest": "npm run build", "build": "./scripts/build.sh",
+                            "test": "node --test --enable-source-maps dist-node/test/*.js"},
+                "devDependencies": {"jest": "29.7.0", "typescript": "5"}}
+    plan = plan_language(load_language("typescript"), ["package.json"], {"package.json": json.dumps(manifest)})
+    assert (plan.framework, plan.runner) == ("node-test", "node_test")
+    assert plan.test_command.endswith("--test-reporter-destination=/tmp/envmine-results/node.tap "
+                                      "--enable-source-maps dist-node/test/*.js")
+    # JavaScript with jest and mocha installed: the one `npm test` runs
+    both = {"scripts": {"test": "mocha test/"}, "devDependencies": {"jest": "29", "mocha": "10"}}
+    plan = plan_language(load_language("javascript"), ["package.json"], {"package.json": json.dumps(both)})
+    assert plan.framework == "mocha"
+    # a runner npm test names but the tree does not detect is not taken on the hook's word
+    bare = {"scripts": {"test": "vitest run"}, "devDependencies": {"jest": "29"}}
+    plan = plan_language(load_language("javascript"), ["package.json"], {"package.json": json.dumps(bare)})
+    assert plan.framework == "jest"

@@ -41,6 +41,9 @@ class HookPlan:
     text; the repo layer's tag covers them."""
     facts: dict[str, str] = field(default_factory=dict)
     """Detected facts recorded in `EnvSpec.toolchain`."""
+    framework: str = ""
+    """The framework (a name in the spec's `frameworks`) the manifests say the tests run with,
+    preferred over detection order when its detect rules match; empty to leave it to them."""
 
 
 class Hook(Protocol):

@@ -20,10 +20,15 @@ import shlex
 
 from envmine.languages.hooks import HookPlan
 
-RUNNERS = ("mocha",)
-"""Runners whose arguments are taken from the project's scripts."""
-OWN_OPTIONS = {"mocha": {"--reporter": True, "-R": True, "--reporter-option": True, "--reporter-options": True,
-                         "-O": True, "--watch": False, "-w": False, "--watch-files": True, "--watch-ignore": True}}
+RUNNERS = ("mocha", "node-test")
+"""Runners whose arguments are taken from the project's scripts (by spec framework name)."""
+FRAMEWORKS = {"mocha": "mocha", "_mocha": "mocha", "jest": "jest", "vitest": "vitest", "tape": "tape"}
+"""Commands in a script -> the spec framework that runs them (`node --test`: node-test)."""
+OWN_OPTIONS = {
+    "mocha": {"--reporter": True, "-R": True, "--reporter-option": True, "--reporter-options": True,
+              "-O": True, "--watch": False, "-w": False, "--watch-files": True, "--watch-ignore": True},
+    "node-test": {"--test": False, "--test-reporter": True, "--test-reporter-destination": True, "--watch": False},
+}
 """Options the test command sets itself or that would never end, and whether each takes a value."""
 _SAFE = re.compile(r"[A-Za-z0-9_./*{},@:=+%^-]+")
 _SEPARATORS = re.compile(r"&&|\|\||;|\|")
@@ -39,7 +44,29 @@ def plan(files: dict[str, str], suite: str) -> HookPlan:
     scripts = _scripts(files.get("package.json", ""))
     found = {runner: args for runner in RUNNERS if (args := script_args(scripts, runner)) is not None}
     return HookPlan(context={"script_args": found, "pretest": "pretest" in scripts},
-                    facts={f"{runner}_args": args for runner, args in found.items() if args})
+                    facts={f"{runner}_args": args for runner, args in found.items() if args},
+                    framework=test_framework(scripts))
+
+
+def test_framework(scripts: dict[str, str]) -> str:
+    """The framework of the first runner that `scripts.test` starts (through `npm run`), or ""."""
+    for framework in _commands(scripts, "test", set()):
+        if framework:
+            return framework
+    return ""
+
+
+def _commands(scripts: dict[str, str], name: str, seen: set[str]):
+    """The framework of each command `name` runs, in order ("" for one that starts none)."""
+    if name in seen or name not in scripts or len(seen) >= _MAX_DEPTH:
+        return
+    seen.add(name)
+    for command in _SEPARATORS.split(scripts[name]):
+        tokens = _words(command) or []
+        yield next((f for i, t in enumerate(tokens) if (f := _framework_of(tokens, i))), "")
+        called = _SCRIPT_RUN.fullmatch(command.strip())
+        if called:
+            yield from _commands(scripts, called.group(1), seen)
 
 
 def script_args(scripts: dict[str, str], runner: str) -> str | None:
@@ -61,13 +88,21 @@ def _runner_tokens(scripts: dict[str, str], name: str, runner: str, seen: set[st
         tokens = _words(command)
         if tokens is None:
             return None
-        at = next((i for i, t in enumerate(tokens) if t.rsplit("/", 1)[-1] in (runner, f"_{runner}")), None)
+        at = next((i for i in range(len(tokens)) if _framework_of(tokens, i) == runner), None)
         if at is not None:
             return tokens[at + 1:]
         called = _SCRIPT_RUN.fullmatch(command.strip())
         if called and (inner := _runner_tokens(scripts, called.group(1), runner, seen)) is not None:
             return inner
     return None
+
+
+def _framework_of(tokens: list[str], i: int) -> str:
+    """The framework whose runner the word `tokens[i]` starts, or ""."""
+    word = tokens[i].rsplit("/", 1)[-1]
+    if word == "node" and "--test" in tokens[i + 1:]:
+        return "node-test"
+    return FRAMEWORKS.get(word, "")
 
 
 def _cleaned(tokens: list[str], own: dict[str, bool]) -> str | None:
