@@ -4,8 +4,9 @@ A spec names its hook (`hook = "python"`). The planner (`envmine.builders.lang_e
 files the spec's rules and `read_files` globs name, asks the hook which further files those
 files name (`referenced_files`), and calls `plan` with the text of them all. A hook is pure: it
 reads no disk and starts no process. It raises PlanError for a tree that cannot be built here
-and returns a HookPlan: Jinja context for the spec's commands, files for the repo layer, and
-facts for `EnvSpec.toolchain`. Everything else about the language stays in its spec.
+and returns a HookPlan: Jinja context for the spec's commands, files for the repo layer,
+facts for `EnvSpec.toolchain`, and the framework the manifests name (preferred over detection
+order). Everything else about the language stays in its spec.
 
 `hook` is a name registered in HOOKS or a dotted module path (a hook kept outside envmine).
 """
