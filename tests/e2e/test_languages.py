@@ -109,7 +109,7 @@ def test_builds_the_way_the_ecosystem_expects(name: str, settings: Settings, tmp
     elif name == "javascript-mocha-script":
         assert spec.test_command.startswith(
             "npm run pretest > /tmp/envmine-pretest.log 2>&1 || tail -n 30 /tmp/envmine-pretest.log; "
-            "npx --no-install mocha --require test/setup.js 'test/unit/**/*.spec.js' --reporter json")
+            "{ npx --no-install mocha --require test/setup.js 'test/unit/**/*.spec.js' --exit --reporter json")
     else:
         assert "-DBUILD_TESTING=ON -DCALC_BUILD_TESTS=ON" in task.dockerfile
 
