@@ -92,6 +92,10 @@ class Reason(StrEnum):
     """Repeated `after` runs disagree."""
     exit_code_mismatch = "exit_code_mismatch"
     """The report says all passed but the runner failed (or the reverse)."""
+    test_out_of_memory = "test_out_of_memory"
+    """The runner failed with no failure in its report, and its log says a test process ran out
+    of memory (a JVM's heap, Node's heap, Python's MemoryError): the suite needs more memory
+    than the sandbox's limit gives (`[settings.validation.limits] memory`)."""
     leak = "leak"
     """The image contains the answer: future commits, refs or the gold patch."""
     sandbox_error = "sandbox_error"

@@ -53,6 +53,10 @@ _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _FILE_HEAD = re.compile(r"::| > ")
 """Where a test id that starts with its file (pytest's `::`, the JS runners' ` > `) leaves it."""
 _SOURCE_SUFFIXES = (".py", ".js", ".jsx", ".mjs", ".cjs", ".ts", ".tsx")
+OUT_OF_MEMORY = re.compile(r"java\.lang\.OutOfMemoryError|\bJava heap space\b|JavaScript heap out of memory"
+                           r"|^MemoryError\b|std::bad_alloc", re.M)
+"""What runtimes print when a test process runs out of memory (a JVM's heap is a quarter of the
+sandbox's memory by default)."""
 
 
 @dataclass
@@ -125,6 +129,9 @@ def exit_code_problem(run: TestRun) -> tuple[Reason, str] | None:
     failing = sorted(t for t, s in run.tests.items() if s in (TestStatus.failed, TestStatus.error))
     failing += ["(sentinel)"] if run.sentinel == "failed" else []
     if not failing and run.exit_code != 0:
+        if OUT_OF_MEMORY.search(run.log or ""):
+            return Reason.test_out_of_memory, (f"{run.phase}: exit code {run.exit_code}, no failure in the report, "
+                                               "and a test process ran out of memory")
         return Reason.exit_code_mismatch, f"{run.phase}: report has no failures but exit code {run.exit_code}"
     if failing and run.exit_code == 0:
         return Reason.exit_code_mismatch, f"{run.phase}: exit code 0 but the report fails {failing[:5]}"

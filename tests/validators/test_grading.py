@@ -126,6 +126,28 @@ def test_all_passed_needs_exit_zero(exit_code, expected):
     assert (exit_code_problem(all_passed) or (None,))[0] == expected
 
 
+# commons-text under a 2 GiB sandbox: surefire's fork died in a test written for 7 GiB
+SUREFIRE_HEAP = ("[INFO] Running org.apache.commons.text.TextStringBuilderTest\n[ERROR] Java heap space\n"
+                 "[INFO] Tests run: 251, Failures: 0, Errors: 0, Skipped: 0\n[INFO] BUILD FAILURE\n"
+                 "[ERROR] There was an error in the forked process\n[ERROR] Java heap space\n")
+
+
+@pytest.mark.parametrize(("log", "expected"), [
+    (SUREFIRE_HEAP, Reason.test_out_of_memory),
+    ("<--- Last few GCs --->\nFATAL ERROR: Reached heap limit Allocation failed - JavaScript heap out of memory\n",
+     Reason.test_out_of_memory),
+    ("Traceback (most recent call last):\n  File \"x.py\", line 1\nMemoryError\n", Reason.test_out_of_memory),
+    # a test that names the error in passing is not the runtime running out
+    ("PASSED test_raises_memory_error_on_huge_input (expects MemoryError)\n", Reason.exit_code_mismatch),
+])
+def test_a_runner_that_ran_out_of_memory_is_named(log, expected):
+    crashed = run("fix.after").model_copy(update={"exit_code": 1, "log": log})
+    problem = exit_code_problem(crashed)
+    assert problem[0] == expected
+    if expected == Reason.test_out_of_memory:
+        assert problem[1] == "after: exit code 1, no failure in the report, and a test process ran out of memory"
+
+
 def test_failures_with_exit_zero_is_a_mismatch():
     lying = run("fix.before").model_copy(update={"exit_code": 0})
     assert exit_code_problem(lying)[0] == Reason.exit_code_mismatch
