@@ -74,7 +74,10 @@ def dependency_cutoff(created_at: datetime) -> str:
 
 
 def matches_glob(pattern: str, path: str) -> bool:
-    """A pattern without `/` names root files only; with `/`, `*` also crosses folders."""
+    """A pattern without `/` names root files only; with `/`, `*` also crosses folders; a
+    leading `**/` matches at any depth, the root included (`**/CMakeLists.txt`)."""
+    if pattern.startswith("**/") and fnmatch.fnmatchcase(path, pattern[3:]) and "/" not in path:
+        return True
     if "/" not in pattern and "/" in path:
         return False
     return fnmatch.fnmatchcase(path, pattern)
@@ -115,8 +118,8 @@ def choose_framework(spec: LanguageSpec, paths: list[str], files: dict[str, str]
         except KeyError as exc:
             raise PlanError(Reason.install_unsupported, str(exc)) from None
     detected = [f for f in spec.frameworks if not f.detect or any(rule_matches(r, paths, files) for r in f.detect)]
-    for framework in sorted(detected, key=lambda f: f.name != preferred):
-        return framework
+    if detected:
+        return next((f for f in detected if f.name == preferred), detected[0])
     known = ", ".join(f.name for f in spec.frameworks)
     raise PlanError(Reason.install_unsupported, f"no {spec.name} test framework detected (known: {known})")
 

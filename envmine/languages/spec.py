@@ -49,7 +49,8 @@ class _Strict(BaseModel):
 class FileRule(_Strict):
     """A repository matches when a file matching `file` exists and, if `contains` is set, that
     regular expression is found in its text. `file` is a glob: without `/` it names root files
-    only; with `/`, `*` also crosses folders (`spec/*_spec.rb` matches `spec/a/b_spec.rb`)."""
+    only; with `/`, `*` also crosses folders (`spec/*_spec.rb` matches `spec/a/b_spec.rb`); a
+    leading `**/` matches at any depth, the root included."""
 
     file: str
     contains: str | None = None

@@ -105,6 +105,9 @@ def test_glob_without_slash_names_root_files_only():
     assert matches_glob("build.gradle*", "build.gradle.kts")
     assert not matches_glob("build.gradle*", "sub/build.gradle")
     assert matches_glob("spec/*_spec.rb", "spec/models/user_spec.rb")
+    assert matches_glob("**/CMakeLists.txt", "CMakeLists.txt")
+    assert matches_glob("**/CMakeLists.txt", "tests/unit/CMakeLists.txt")
+    assert not matches_glob("**/CMakeLists.txt", "CMakeLists.txt.in")
 
 
 @pytest.mark.parametrize(("language", "paths", "files", "framework", "runner"), [

@@ -50,23 +50,11 @@ def plan(files: dict[str, str], suite: str) -> HookPlan:
 
 def test_framework(scripts: dict[str, str]) -> str:
     """The framework of the first runner that `scripts.test` starts (through `npm run`), or ""."""
-    for framework in _commands(scripts, "test", set()):
+    for tokens in _commands(scripts, "test", set()):
+        framework = next((f for i in range(len(tokens or [])) if (f := _framework_of(tokens, i))), "")
         if framework:
             return framework
     return ""
-
-
-def _commands(scripts: dict[str, str], name: str, seen: set[str]):
-    """The framework of each command `name` runs, in order ("" for one that starts none)."""
-    if name in seen or name not in scripts or len(seen) >= _MAX_DEPTH:
-        return
-    seen.add(name)
-    for command in _SEPARATORS.split(scripts[name]):
-        tokens = _words(command) or []
-        yield next((f for i, t in enumerate(tokens) if (f := _framework_of(tokens, i))), "")
-        called = _SCRIPT_RUN.fullmatch(command.strip())
-        if called:
-            yield from _commands(scripts, called.group(1), seen)
 
 
 def script_args(scripts: dict[str, str], runner: str) -> str | None:
@@ -74,27 +62,26 @@ def script_args(scripts: dict[str, str], runner: str) -> str | None:
     other `test*` script), as one shell-safe string; None where no script starts the runner or
     an argument is not safe to pass on."""
     for start in ["test", *sorted(name for name in scripts if name.startswith("test") and name != "test")]:
-        tokens = _runner_tokens(scripts, start, runner, set())
-        if tokens is not None:
-            return _cleaned(tokens, OWN_OPTIONS.get(runner, {}))
+        for tokens in _commands(scripts, start, set()):
+            if tokens is None:  # a command the shell lexer cannot split: trust none of it
+                break
+            at = next((i for i in range(len(tokens)) if _framework_of(tokens, i) == runner), None)
+            if at is not None:
+                return _cleaned(tokens[at + 1:], OWN_OPTIONS.get(runner, {}))
     return None
 
 
-def _runner_tokens(scripts: dict[str, str], name: str, runner: str, seen: set[str]) -> list[str] | None:
+def _commands(scripts: dict[str, str], name: str, seen: set[str]):
+    """The words of each command script `name` runs, in order, with the commands of the
+    scripts it calls (`npm run x`, `yarn x`) in their place; None for one that does not split."""
     if name in seen or name not in scripts or len(seen) >= _MAX_DEPTH:
-        return None
+        return
     seen.add(name)
     for command in _SEPARATORS.split(scripts[name]):
-        tokens = _words(command)
-        if tokens is None:
-            return None
-        at = next((i for i in range(len(tokens)) if _framework_of(tokens, i) == runner), None)
-        if at is not None:
-            return tokens[at + 1:]
+        yield _words(command)
         called = _SCRIPT_RUN.fullmatch(command.strip())
-        if called and (inner := _runner_tokens(scripts, called.group(1), runner, seen)) is not None:
-            return inner
-    return None
+        if called:
+            yield from _commands(scripts, called.group(1), seen)
 
 
 def _framework_of(tokens: list[str], i: int) -> str:
