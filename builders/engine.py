@@ -207,8 +207,11 @@ def image_size(tag: str) -> int:
 # pquota), so what a container writes is watched, and the container killed past its limit ----
 
 DISK_POLL_S = 0.25
-"""How often a disk watch asks the engine what a container wrote (~5 ms a question here): a
-writer passes its limit by at most what it writes in one interval (~450 MiB measured)."""
+"""How often a disk watch asks the engine what its containers wrote (~5 ms a question here)
+while none of them is nearing its limit."""
+DISK_POLL_MIN_S = 0.02
+"""The shortest interval, for a container that at its measured rate reaches its limit sooner
+than DISK_POLL_S (a writer of many files: one file stops at the limit, `_file_size_limit`)."""
 DISK_LIMIT_ERROR = "a build step wrote past its disk limit"
 
 
@@ -232,6 +235,16 @@ WATCH_BATCH = 200
 """Containers per size question (the ids travel in the URL)."""
 
 
+def _time_to_limit(before: tuple[int, float] | None, size: int, now: float, limit: int) -> float:
+    """When to ask again about a container that has written `size` bytes `now` (`before`: what
+    and when at the previous question): half the time its measured rate needs to reach `limit`,
+    between DISK_POLL_MIN_S and DISK_POLL_S."""
+    if before is None or size <= before[0] or now <= before[1]:
+        return DISK_POLL_S
+    rate = (size - before[0]) / (now - before[1])
+    return min(DISK_POLL_S, max(DISK_POLL_MIN_S, (limit - size) / rate / 2))
+
+
 class DiskWatch:
     """Kills the container it follows once that container has written more than `limit` bytes
     (Docker size syntax; see `written_bytes`); `hit` says whether it did. A build follows each
@@ -249,6 +262,14 @@ class DiskWatch:
 
     def follow(self, container_id: str) -> None:
         self.container_id = container_id
+
+    def check(self) -> bool:
+        """Ask now, as a round of the thread would (killing the container past its limit), so
+        that a command that ended after writing past it is named for it whenever the thread's
+        next question would have come; whether the limit was hit."""
+        if not self.hit and self.container_id:
+            self._engine.check(self, self.container_id)
+        return self.hit
 
     def stop(self) -> bool:
         """Stop watching; whether the limit was hit."""
@@ -283,16 +304,28 @@ class _EngineDiskWatch:
             self._watches.discard(watch)
 
     def _run(self) -> None:
+        interval, last = DISK_POLL_S, {}
         while True:
             with self._changed:
                 self._changed.wait_for(lambda: self._watches)
-            time.sleep(DISK_POLL_S)
+            time.sleep(interval)
             with self._changed:
                 followed = [(w, w.container_id) for w in self._watches if w.container_id]
             written = written_bytes([cid for _, cid in followed], self._engine) if followed else {}
+            now, interval, seen = time.monotonic(), DISK_POLL_S, {}
             for watch, container_id in followed:
-                if written.get(container_id, 0) > watch.limit:
+                size = written.get(container_id, 0)
+                if size > watch.limit:
                     self._kill(watch, container_id)
+                    continue
+                seen[container_id] = (size, now)
+                interval = min(interval, _time_to_limit(last.get(container_id), size, now, watch.limit))
+            last = seen  # a container no longer followed is forgotten
+
+
+    def check(self, watch: DiskWatch, container_id: str) -> None:
+        if written_bytes([container_id], self._engine).get(container_id, 0) > watch.limit:
+            self._kill(watch, container_id)
 
     def _kill(self, watch: DiskWatch, container_id: str) -> None:
         """Kill the container `watch` followed when it was measured (a build has moved on to
@@ -475,7 +508,7 @@ class DockerSandbox(Sandbox):
                 wrapped, user=user or self.user, workdir=workdir, environment=env or {}, demux=False,
             )
         text = (out or b"").decode("utf-8", errors="replace")
-        limit = Reason.disk_full.value if self.disk and self.disk.hit else ""
+        limit = Reason.disk_full.value if self.disk and self.disk.check() else ""
         timed_out = code in (124, 137) and not limit
         return ExecResult(code, text[-LOG_TAIL_CHARS:], timed_out, time.monotonic() - start, limit=limit)
 
@@ -509,6 +542,16 @@ class DockerSandbox(Sandbox):
         _remove_quietly(self.container.client.api, self.container.id)
 
 
+def _file_size_limit(limits: Limits) -> docker.types.Ulimit:
+    """RLIMIT_FSIZE one byte past the larger disk limit, hard, for every process of the sandbox:
+    the kernel stops one file (a flood of the test log, a file in /testbed) there, whatever the
+    disk watch's timing, and the byte past the limit lets the watch name it `disk_full`. The
+    watch alone let a writer of a few GB/s pass a 512 MiB limit by over 1 GiB on CI (its
+    question, then a kill that takes ~0.3 s to land)."""
+    size = max(docker.utils.parse_bytes(limits.writable_disk), docker.utils.parse_bytes(limits.disk)) + 1
+    return docker.types.Ulimit(name="fsize", soft=size, hard=size)
+
+
 class DockerBackend(Backend):
     """Sandboxes as containers on `host`, or (none given) on the placed host (see `on_host`)."""
 
@@ -528,7 +571,7 @@ class DockerBackend(Backend):
             host_config = api.create_host_config(
                 network_mode="bridge" if network else "none", init=True,
                 nano_cpus=int(limits.cpus * 1e9), mem_limit=limits.memory,
-                memswap_limit=limits.memory, pids_limit=limits.pids,
+                memswap_limit=limits.memory, pids_limit=limits.pids, ulimits=[_file_size_limit(limits)],
                 tmpfs={"/tmp": f"rw,exec,size={limits.disk}"})
             container_id = api.create_container(
                 image, command=["sleep", "infinity"], user="root", host_config=host_config,

@@ -5,6 +5,7 @@ new backend (Kubernetes pods, ...) adds itself to BACKENDS and must pass all of 
 
 from __future__ import annotations
 
+import re
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
@@ -80,7 +81,9 @@ def test_memory_limit_kills_what_exceeds_it(backend, image):
 
 def test_writing_past_the_writable_disk_is_disk_full_and_a_neighbour_is_left_alone(backend, image):
     """Three sandboxes at once: the one that writes 4 GiB under a 256 MiB writable disk is
-    stopped and says `disk_full`; the two that write 8 MiB carry on and say nothing."""
+    stopped and says `disk_full`, its file no larger than the limit and a byte, whether the
+    sandbox was killed before the command ended or after; the two that write 8 MiB carry on and
+    say nothing."""
     limits = Limits(writable_disk="256m")
     with sandbox(image, limits, user=USER, backend=backend) as flood, \
             sandbox(image, limits, user=USER, backend=backend) as calm, \
@@ -88,10 +91,12 @@ def test_writing_past_the_writable_disk_is_disk_full_and_a_neighbour_is_left_alo
         small = "dd if=/dev/zero of=/home/envmine/small bs=1M count=8 status=none && sleep 2 && echo kept"
         with ThreadPoolExecutor(3) as pool:
             results = list(pool.map(lambda job: job[0].exec(job[1], timeout_s=120, workdir="/"), [
-                (flood, "dd if=/dev/zero of=/home/envmine/big bs=1M count=4096 status=none; echo wrote"),
+                (flood, "dd if=/dev/zero of=/home/envmine/big bs=1M count=4096 status=none; "
+                        "echo wrote $(stat -c %s /home/envmine/big)"),
                 (calm, small), (other, small)]))
         flooded, *kept = results
-        assert flooded.limit == "disk_full" and "wrote" not in flooded.output
+        assert flooded.limit == "disk_full"
+        assert all(int(n) <= (256 << 20) + 1 for n in re.findall(r"wrote (\d+)", flooded.output)), flooded.output
         assert [(r.limit, r.exit_code, r.output.strip()) for r in kept] == [("", 0, "kept")] * 2
         assert calm.exec("echo still here", workdir="/").output.strip() == "still here"
         assert flood.exec("echo never", workdir="/").limit == "disk_full"  # stays stopped

@@ -60,7 +60,8 @@ def ours(image: str) -> dict:
 
 class WriteMeter:
     """The most any container of `image` has written over its image while it ran (the engine's
-    SizeRw, sampled every 0.1 s), and the data root's filesystem use before and after."""
+    SizeRw, asked again as soon as answered: a killed sandbox is removed within ~0.1 s), and
+    the data root's filesystem use before and after."""
 
     def __init__(self, image: str):
         import shutil
@@ -73,7 +74,7 @@ class WriteMeter:
         self._thread.start()
 
     def _sample(self) -> None:
-        while not self._done.wait(0.1):
+        while not self._done.wait(0.002):
             for found in client().api.containers(all=True, size=True, filters=ours(self.image)):
                 self.peak = max(self.peak, int(found.get("SizeRw") or 0))
 
@@ -96,8 +97,9 @@ def assert_disk_full_and_bounded(task, code: str) -> None:
     assert reward.reward == 0.0 and reward.reason == Reason.disk_full, reward.detail
     growth = meter.stop()
     limit = 512 << 20
-    # It wrote past the limit (the attack ran), and was killed within one poll's worth of writes.
-    assert limit < meter.peak < limit + (1 << 30), meter.peak
+    # It wrote past the limit (the attack ran), and the kernel stopped its file one byte past it
+    # (RLIMIT_FSIZE; the rest is the run's other files): the disk watch's timing does not count.
+    assert limit < meter.peak < limit + (16 << 20), meter.peak
     assert growth < 1 << 30, growth  # what it wrote went with the container
     assert client().containers.list(all=True, filters=ours(instance.image)) == []
 
