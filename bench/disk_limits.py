@@ -1,8 +1,9 @@
 """Engine disk growth when sandboxes fill their disk: `writable_disk` watched, against no limit.
 
 Starts `--parallel` sandboxes of one image at once; each writes `--write-gib` GiB into /testbed
-(as the sandbox user, as a hostile test would). Reports, per setting, the peak growth of the
-Docker data root's filesystem while they ran (sampled every 0.1 s; other writers on the machine
+(as the sandbox user, as a hostile test would), in `--files` files of equal size: one file
+stops at the limit in the kernel (RLIMIT_FSIZE), many files only when the watch kills them. Reports, per setting, the peak growth of the
+Docker data root's filesystem while they ran (sampled every 0.02 s; other writers on the machine
 count too), the most any one sandbox wrote (the engine's SizeRw), how each ended (killed at the
 limit or done), the wall time, and the growth left once they are removed. The baseline is the
 same run with a limit above what they write (the watch never fires: Docker's behaviour).
@@ -22,7 +23,8 @@ from envmine.builders.engine import client
 from envmine.builders.sandbox import sandbox
 from envmine.settings import Limits
 
-FILL = "mkdir -p /testbed && dd if=/dev/zero of=/testbed/envmine-fill.bin bs=1M count={mib} 2>&1 | tail -1"
+FILL = ("mkdir -p /testbed && for i in $(seq {files}); do "
+        "dd if=/dev/zero of=/testbed/envmine-fill-$i.bin bs=1M count={mib} 2>&1 | tail -1; done")
 
 
 class Peak:
@@ -38,7 +40,7 @@ class Peak:
         return shutil.disk_usage(self.root).used
 
     def _sample(self) -> None:
-        while not self._done.wait(0.1):
+        while not self._done.wait(0.02):  # a killed sandbox is gone within ~0.1 s
             self.peak = max(self.peak, self._used() - self.start)
             for found in client().api.containers(size=True, filters={"ancestor": self.image}):
                 self.size_rw = max(self.size_rw, int(found.get("SizeRw") or 0))
@@ -49,16 +51,16 @@ class Peak:
         return self._used() - self.start
 
 
-def one(image: str, limit: str, mib: int) -> str:
+def one(image: str, limit: str, mib: int, files: int) -> str:
     with sandbox(image, Limits(writable_disk=limit, timeout_s=600), user="root") as box:
-        result = box.exec(FILL.format(mib=mib), timeout_s=600, workdir="/")
-        return result.limit or ("wrote all" if "copied" in result.output else result.output[-80:])
+        result = box.exec(FILL.format(mib=mib // files, files=files), timeout_s=600, workdir="/")
+        return result.limit or ("wrote all" if result.output.count("copied") == files else result.output[-80:])
 
 
-def measure(image: str, parallel: int, mib: int, limit: str) -> dict:
+def measure(image: str, parallel: int, mib: int, limit: str, files: int) -> dict:
     peak, start = Peak(image), time.monotonic()
     with ThreadPoolExecutor(parallel) as pool:
-        ends = list(pool.map(lambda _: one(image, limit, mib), range(parallel)))
+        ends = list(pool.map(lambda _: one(image, limit, mib, files), range(parallel)))
     wall = time.monotonic() - start
     left = peak.stop()
     return {"limit": limit, "ends": ends, "peak_gib": peak.peak / 2**30, "max_size_rw_gib": peak.size_rw / 2**30,
@@ -71,13 +73,15 @@ def main() -> None:
     parser.add_argument("--parallel", type=int, default=3)
     parser.add_argument("--write-gib", type=float, default=3.0)
     parser.add_argument("--limit", default="1g")
+    parser.add_argument("--files", type=int, nargs="+", default=[1], help="files per sandbox, one row each")
     args = parser.parse_args()
     mib = int(args.write_gib * 1024)
     print("| writable_disk | sandboxes | each writes | ends | peak data-root growth | max SizeRw | left after | wall |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- |")
-    for limit in (f"{mib * 2}m", args.limit):  # baseline first: a limit nothing reaches
-        row = measure(args.image, args.parallel, mib, limit)
-        print(f"| {row['limit']} | {args.parallel} | {args.write_gib:g} GiB | {', '.join(row['ends'])} "
+    for limit, files in [(f"{mib * 2}m", 1)] + [(args.limit, n) for n in args.files]:  # baseline: a limit nothing reaches
+        row = measure(args.image, args.parallel, mib, limit, files)
+        print(f"| {row['limit']} | {args.parallel} | {args.write_gib:g} GiB in {files} file{'s' * (files > 1)} "
+              f"| {', '.join(row['ends'])} "
               f"| {row['peak_gib']:.2f} GiB | {row['max_size_rw_gib']:.2f} GiB | {row['left_gib']:.2f} GiB "
               f"| {row['wall_s']:.1f} s |")
 

@@ -24,7 +24,7 @@ from envmine.languages import LanguageSpec, load_language
 from envmine.languages.hooks import HookPlan, PlanError, load_hook
 from envmine.languages.spec import DependencyCheck, FileRule, Framework, RepoOverride
 from envmine.reasons import Reason
-from envmine.records import RESULTS_DIR, Candidate, EnvSpec, LayerSpec
+from envmine.records import RESULTS_DIR, Candidate, EnvSpec, LayerSpec, strip_ansi
 from envmine.settings import Settings
 
 MAX_READ_FILES = 64
@@ -273,13 +273,10 @@ def lang_spec(candidate: Candidate, settings: Settings, plan: LangPlan, spec: La
                    report_glob=plan.report_glob)
 
 
-_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
-
-
 def classify_build_failure(language: str, log: str) -> Reason | None:
     """The spec's reason code for a failed build's log, or None (generic classification).
     Terminal colour codes are removed first: Docker build logs split tool output with them."""
-    log = _ANSI.sub("", log)
+    log = strip_ansi(log)
     for reason, pattern in load_language(language).build_failures.items():
         if re.search(pattern, log, re.M):
             return Reason(reason)

@@ -8,6 +8,7 @@ times are timezone-aware UTC, and every record that the catalog stores has a con
 from __future__ import annotations
 
 import hashlib
+import re
 from datetime import datetime, timezone
 from enum import StrEnum
 from typing import Any, Literal
@@ -24,6 +25,15 @@ def utcnow() -> datetime:
 def parse_time(text: str) -> datetime:
     """An ISO-8601 time as GitHub and the registries write it (`Z` suffix allowed)."""
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)")
+"""A terminal escape: colours and cursor moves (CSI), hyperlinks (OSC, ended by BEL or ST)."""
+
+
+def strip_ansi(text: str) -> str:
+    """`text` without terminal colour and hyperlink escapes (test output, build logs)."""
+    return ANSI.sub("", text)
 
 
 def content_key(*parts: str, length: int = 16) -> str:
@@ -289,11 +299,12 @@ class Reject(Record):
     def of(cls, stage: Stage, reason: Reason, subject: str | Candidate | EnvSpec, detail: str = "", *,
            repo: str = "", language: str = "") -> Reject:
         """The one way a stage rejects something: a candidate or its spec (its id, repository and
-        language), or a named subject; the detail cut to `DETAIL_LIMIT` characters."""
+        language), or a named subject; the detail without terminal escapes (cargo and npm
+        colour what they print) and cut to `DETAIL_LIMIT` characters."""
         if not isinstance(subject, str):
             subject, repo, language = subject.instance_id, subject.repo, subject.language
         return cls(stage=stage, reason=reason, subject=subject, repo=repo, language=language,
-                   detail=detail[:DETAIL_LIMIT])
+                   detail=strip_ansi(detail)[:DETAIL_LIMIT])
 
 
 def dump(record: BaseModel) -> dict[str, Any]:

@@ -63,7 +63,8 @@ class Limits(BaseModel):
     writable_disk: str = Field(default="2g", pattern=SIZE)
     """Bytes the sandbox may write to its container filesystem outside /tmp (/testbed, home
     folders, the test log: the engine's writable layer); past it the sandbox is killed and the
-    run is named `disk_full`."""
+    run is named `disk_full`. Any one file stops a byte past the larger of this and `disk`
+    (a hard RLIMIT_FSIZE), whatever the watch's timing."""
 
 
 class DockerHost(BaseModel):

@@ -22,3 +22,13 @@ def test_a_reject_of_a_candidate_carries_its_id_repository_and_language():
 def test_a_reject_of_a_named_subject_takes_its_repository_and_language_as_given():
     reject = Reject.of(Stage.discover, Reason.source_error, "pypi:attrs", "boom", repo="attrs")
     assert (reject.subject, reject.repo, reject.language, reject.detail) == ("pypi:attrs", "attrs", "", "boom")
+
+
+def test_a_reject_detail_keeps_no_terminal_escapes():
+    # A cargo error as a Docker build log carries it: colours, and an OSC 8 link ended by ST.
+    log = ("\x1b[0m\x1b[91merror[E0658]\x1b[0m: `let` expressions in this position are unstable\n"
+           "  \x1b[1m\x1b[94m-->\x1b[0m \x1b]8;;file:///src/lib.rs\x1b\\src/lib.rs\x1b]8;;\x1b\\:3:8\n"
+           "\x1b]0;title\x07done\x1b[2K")
+    reject = Reject.of(Stage.build, Reason.build_failed, _candidate(), log)
+    assert reject.detail == ("error[E0658]: `let` expressions in this position are unstable\n"
+                             "  --> src/lib.rs:3:8\ndone")

@@ -12,8 +12,6 @@ import re
 
 from envmine.records import TestStatus
 
-ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07]*\x07")
-
 # Where the validators mount the repository; ids are made relative to it.
 WORKDIRS = ("/testbed/",)
 
@@ -29,11 +27,6 @@ SEVERITY = {
 JS_SEP = " > "
 """Separator between a JS test's file, its describe blocks and its title (jest, vitest,
 mocha and node's runner all use it)."""
-
-
-def strip_ansi(text: str) -> str:
-    """`text` without terminal colour and hyperlink escapes."""
-    return ANSI.sub("", text)
 
 
 def relative(path: str) -> str:

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import re
 
-from envmine.records import TestStatus
+from envmine.records import TestStatus, strip_ansi
 
-from .common import json_lines, merge, strip_ansi
+from .common import json_lines, merge
 
 PLAIN = re.compile(r"^test (?P<name>.+?) \.\.\. (?P<out>.*?)(?P<status>ok|FAILED|ignored(?:, .*)?)$")
 DOCTEST_LINE = re.compile(r" \(line \d+\)$")

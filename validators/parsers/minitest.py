@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import re
 
-from envmine.records import TestStatus
+from envmine.records import TestStatus, strip_ansi
 
-from .common import merge, strip_ansi
+from .common import merge
 
 START = re.compile(r"^(?P<name>[A-Z][\w:]*#\S.*?) = ")
 END = re.compile(r"(?:^|= |\D)\d+\.\d+ s = (?P<mark>[.FES])$")

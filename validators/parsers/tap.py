@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import re
 
-from envmine.records import TestStatus
+from envmine.records import TestStatus, strip_ansi
 
-from .common import JS_SEP, merge, relative, strip_ansi
+from .common import JS_SEP, merge, relative
 
 LINE = re.compile(r"^(?P<indent> *)(?P<ok>not ok|ok)\b(?: \d+)?(?: -)?(?P<rest>.*)$")
 DIRECTIVE = re.compile(r"\s+#\s+(?P<kind>SKIP|TODO)\b.*$", re.IGNORECASE)

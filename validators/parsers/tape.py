@@ -21,9 +21,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from envmine.records import TestStatus
+from envmine.records import TestStatus, strip_ansi
 
-from .common import merge, relative, strip_ansi
+from .common import merge, relative
 
 ASSERTION = re.compile(r"^(?P<ok>not ok|ok)\b(?: \d+)?(?: -)?(?P<msg>.*)$")
 DIRECTIVE = re.compile(r"\s#\s*(?P<kind>SKIP|TODO)\b.*$", re.IGNORECASE)

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import re
 
-from envmine.records import TestStatus
+from envmine.records import TestStatus, strip_ansi
 
-from .common import merge, strip_ansi
+from .common import merge
 
 HEADER = re.compile(r"(?m)(?:^|(?<= \.\.\. ))(?P<name>\w+) \((?P<where>[\w.]+)\)(?P<sub> \(.*?\))?")
 SECTION = re.compile(r"(?m)^(?P<kind>FAIL|ERROR): (?P<name>\w+) \((?P<where>[\w.]+)\)")
