@@ -150,15 +150,20 @@ def machine_busy_s() -> float:
 
 def cpu_per_sandbox(image: str, count: int, rounds: int) -> dict[str, float]:
     """Milliseconds of the machine's CPU per sandbox, one at a time (engine, containerd, runc,
-    the CLI or this process: everything), for the raw loop, envmine's sandbox, and envmine's
-    sandbox without its exec (start and remove only), alternating over `rounds`."""
+    the CLI or this process: everything), for the raw loop, envmine's sandbox, envmine's
+    sandbox without its exec (start and remove only), and with only the disk question each exec
+    ends with (`DiskWatch.check`) in its place, alternating over `rounds`."""
     backend = engine.DockerBackend()
 
     def no_exec(_: int) -> None:
         with sandbox(image, Limits(), backend=backend):
             pass
+
+    def disk_question(_: int) -> None:
+        with sandbox(image, Limits(), backend=backend) as box:
+            assert not box.disk.check()
     modes = {"raw docker run": raw(image, [DEFAULT.url]), "envmine": envmine(image, [DEFAULT]),
-             "envmine without its exec": no_exec}
+             "envmine without its exec": no_exec, "envmine, its disk question instead of the exec": disk_question}
     spent: dict[str, list[float]] = {name: [] for name in modes}
     for _ in range(rounds):
         for name, one in modes.items():

@@ -31,6 +31,18 @@ MAX_READ_FILES = 64
 """At most this many files are read for one plan (rules whose globs match many files)."""
 _SNIPPETS = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False)
 _SNIPPETS.filters["quote"] = shlex.quote
+
+
+def modules_under(paths: list[str], marker: str) -> list[str]:
+    """The folders that hold `marker` (`src/test/`) above each of `paths`, in order of first
+    appearance, or none when one of them is under the root's own `marker` (the root module: a
+    spec then builds everything). A snippet filter: `test_files | modules_under("src/test/")`."""
+    if any(p.startswith(marker) for p in paths):
+        return []
+    return list(dict.fromkeys(p.split(f"/{marker}")[0] for p in paths if f"/{marker}" in p))
+
+
+_SNIPPETS.filters["modules_under"] = modules_under
 _FILES = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=True)
 
 
