@@ -68,7 +68,7 @@ def build_baseline(layer: LayerSpec, spec: EnvSpec, settings: Settings) -> float
     """Build the baseline task image (reused when present); its build seconds (0 when reused)."""
     if engine.image_exists(layer.tag):
         return 0.0
-    mirror = ensure_clone(spec.toolchain["repo_url"], settings.cache_dir)
+    mirror = ensure_clone(spec.toolchain["repo_url"], settings.cache_dir, needs=spec.base_commit)
     tar = checkout.testbed_tar(mirror, spec.base_commit, SANDBOX_UID, settings.cache_dir / "testbeds")
     outcome = engine.build_image(layer.tag, layer.dockerfile, {"testbed.tar": tar},
                                  timeout_s=settings.docker.build_timeout_s)

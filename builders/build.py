@@ -146,7 +146,7 @@ def _extra_context(spec: EnvSpec, layer: LayerSpec, settings: Settings) -> dict[
     """Binary context that the tag does not hash directly: /testbed (named by repo + commit)."""
     if layer.name != "task":
         return {}
-    mirror = ensure_clone(spec.toolchain["repo_url"], settings.cache_dir)
+    mirror = ensure_clone(spec.toolchain["repo_url"], settings.cache_dir, needs=spec.base_commit)
     tar = checkout.testbed_tar(mirror, spec.base_commit, SANDBOX_UID, settings.cache_dir / "testbeds")
     return {"testbed.tar": tar}
 

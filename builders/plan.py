@@ -30,7 +30,7 @@ def plan_env(candidate: Candidate, settings: Settings) -> EnvSpec | Reject:
     language = (override.language if override and override.language else None) or candidate.language
     try:
         spec = load_language(language)
-        mirror = ensure_clone(candidate.repo_url, settings.cache_dir)
+        mirror = ensure_clone(candidate.repo_url, settings.cache_dir, needs=candidate.base_commit)
         if not has_commit(mirror, candidate.base_commit):
             raise PlanError(Reason.checkout_failed, f"commit {candidate.base_commit} not in the clone")
         paths = tree_files(mirror, candidate.base_commit)

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from envmine.git import GitError, GitTimeout, git
+from envmine.git import GitError, GitTimeout, git, has_commit
 from envmine.records import content_key
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -83,12 +83,15 @@ def clone_path(url_or_path: str, cache_dir: Path) -> Path:
 
 
 def ensure_clone(
-    url_or_path: str, cache_dir: Path, *, partial: bool = False, timeout_s: int = 1800
+    url_or_path: str, cache_dir: Path, *, partial: bool = False, timeout_s: int = 1800,
+    needs: str | None = None,
 ) -> Path:
     """A bare mirror of `url_or_path` in the cache, cloned once and fetched on later calls.
 
-    `partial=True` clones with `--filter=blob:none` (blobs are fetched on demand). Raises
-    `CloneError` when git fails or times out.
+    `needs`: the commit the caller reads; a mirror that holds it is not fetched (a commit
+    never changes, and planning, building and grading each read one per candidate: a fetch of
+    a remote source for each of them). `partial=True` clones with `--filter=blob:none` (blobs
+    are fetched on demand). Raises `CloneError` when git fails or times out.
     """
     source = normalise_source(url_or_path)
     if not is_remote(source) and not Path(source).exists():
@@ -97,6 +100,8 @@ def ensure_clone(
     dest.parent.mkdir(parents=True, exist_ok=True)
     with file_lock(dest.with_suffix(".lock")):
         if (dest / "HEAD").is_file():
+            if needs and has_commit(dest, needs):
+                return dest
             _git(["-C", str(dest), "remote", "update", "--prune"], source, timeout_s)
         else:
             _clone_into(source, dest, partial, timeout_s)

@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 def modified_functions(candidate: Candidate, settings: Settings) -> list[str]:
     """`path::Class.method` of every definition the gold patch changes, adds or removes."""
     try:
-        mirror = ensure_clone(candidate.repo_url, settings.cache_dir)
+        mirror = ensure_clone(candidate.repo_url, settings.cache_dir, needs=candidate.base_commit)
     except CloneError as exc:
         log.warning("%s: no clone to read symbols from: %s", candidate.instance_id, exc)
         return []
@@ -40,7 +40,7 @@ def changed_tests(candidate: Candidate, settings: Settings) -> list[str]:
     """`path::Class.test` of every test the test patch adds or changes (the files rebuilt from
     the base commit and the patch, so any source's candidate works)."""
     try:
-        mirror = ensure_clone(candidate.repo_url, settings.cache_dir)
+        mirror = ensure_clone(candidate.repo_url, settings.cache_dir, needs=candidate.base_commit)
     except CloneError as exc:
         log.warning("%s: no clone to read tests from: %s", candidate.instance_id, exc)
         return []

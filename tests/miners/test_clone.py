@@ -31,6 +31,21 @@ def test_mirror_is_cloned_once_and_fetched_again(git_repo, tmp_path):
     assert _git(mirror, "rev-parse", "v2^{commit}") == second
 
 
+def test_a_mirror_that_holds_the_needed_commit_is_not_fetched(git_repo, tmp_path):
+    first = git_repo.commit("one", {"a.py": "1\n"})
+    cache, source = tmp_path / "cache", f"file://{git_repo.path}"
+    mirror = ensure_clone(source, cache)
+    second = git_repo.commit("two", {"a.py": "2\n"})
+    git_repo.path.rename(tmp_path / "away")  # any fetch now fails
+    assert ensure_clone(source, cache, needs=first) == mirror  # held: not fetched
+    assert _git(mirror, "rev-parse", "main") == first
+    with pytest.raises(CloneError, match="failed"):  # not held: fetched, and the fetch fails
+        ensure_clone(source, cache, needs=second)
+    (tmp_path / "away").rename(git_repo.path)
+    assert ensure_clone(source, cache, needs=second) == mirror
+    assert _git(mirror, "rev-parse", "main") == second
+
+
 def test_partial_clone_of_a_file_url(git_repo, tmp_path):
     sha = git_repo.commit("one", {"a.py": "1\n"})
     mirror = ensure_clone(f"file://{git_repo.path}", tmp_path / "cache", partial=True)
