@@ -331,7 +331,6 @@ class _EngineDiskWatch:
                 interval = min(interval, wait)
             last = seen  # a container no longer followed is forgotten
 
-
     def check(self, watch: DiskWatch, container_id: str) -> None:
         if written_bytes([container_id], self._engine).get(container_id, 0) > watch.limit:
             self._kill(watch, container_id)

@@ -110,7 +110,10 @@ def run_in(box: Sandbox, image: str, spec: EnvSpec, phase: str, patches: list[st
     result = box.exec(f"bash {SCRIPT_PATH}", timeout_s=timeout_s + GRACE_S, user="root", workdir="/")
     head = result.output.partition(f"+++ envmine log {nonce}\n")[0]
     evidence = read_markers(result.output, nonce)
-    bundle = _read_bundle(box, evidence.bundle) if evidence.bundle and evidence.bundle_files else {}
+    # A sandbox killed at its limit (perhaps right now, as the command ended) is not graded: its
+    # reports are not read from a container that is stopping.
+    readable = evidence.bundle and evidence.bundle_files and not result.limit
+    bundle = _read_bundle(box, evidence.bundle) if readable else {}
     stream = bundle.pop(GUARD_STREAM, None)
     reports = select_reports(bundle, spec.report_glob)
     tests, problems = parse_reports(reports, spec.runner)
