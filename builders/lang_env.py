@@ -29,8 +29,6 @@ from envmine.settings import Settings
 
 MAX_READ_FILES = 64
 """At most this many files are read for one plan (rules whose globs match many files)."""
-_SNIPPETS = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False)
-_SNIPPETS.filters["quote"] = shlex.quote
 
 
 def modules_under(paths: list[str], marker: str) -> list[str]:
@@ -42,7 +40,8 @@ def modules_under(paths: list[str], marker: str) -> list[str]:
     return list(dict.fromkeys(p.split(f"/{marker}")[0] for p in paths if f"/{marker}" in p))
 
 
-_SNIPPETS.filters["modules_under"] = modules_under
+_SNIPPETS = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False)
+_SNIPPETS.filters |= {"quote": shlex.quote, "modules_under": modules_under}
 _FILES = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=True)
 
 

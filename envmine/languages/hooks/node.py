@@ -51,9 +51,9 @@ def plan(files: dict[str, str], suite: str) -> HookPlan:
 def test_framework(scripts: dict[str, str]) -> str:
     """The framework of the first runner that `scripts.test` starts (through `npm run`), or ""."""
     for tokens in _commands(scripts, "test", set()):
-        framework = next((f for i in range(len(tokens or [])) if (f := _framework_of(tokens, i))), "")
-        if framework:
-            return framework
+        for i in range(len(tokens or [])):
+            if framework := _framework_of(tokens, i):
+                return framework
     return ""
 
 
